@@ -1,0 +1,257 @@
+//! The edgehide command line: a thin layer over the library.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+use edgehide::dataset::{self, Split};
+use edgehide::{BackendChoice, Encryptor, FrameRef, ModelSpec, PixelFormat, PoolImage, Preprocessor, PublicPool};
+
+#[derive(Parser)]
+#[command(name = "edgehide", version, about = "One-time-key InstaHide encryption for private cloud image classification")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Encrypt images with a fresh one-time key each; writes one float32 .npy
+    /// (C x H x W) per image. Keys are never written.
+    Encrypt {
+        /// The model's JSON sidecar (geometry, normalisation, encryption parameters).
+        #[arg(long)]
+        spec: PathBuf,
+        /// Public corpus: a packed pool file, an IDX file or a folder of images
+        /// (default: the bundled photo corpus).
+        #[arg(long)]
+        pool: Option<PathBuf>,
+        /// Override k (images per encryption, 1..=8).
+        #[arg(long)]
+        k: Option<usize>,
+        #[arg(long, default_value = "auto")]
+        backend: BackendChoice,
+        /// Output folder.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(required = true)]
+        images: Vec<PathBuf>,
+    },
+    /// Build or inspect public corpora.
+    Pool {
+        #[command(subcommand)]
+        command: PoolCommand,
+    },
+    /// Show the backend an encryptor would use here.
+    Info,
+    /// The end-to-end demo on the embedded defaults (bundled corpus,
+    /// Fashion-MNIST geometry): encrypt frames and picture what leaves the device.
+    Demo {
+        /// Images to encrypt (any size, PNG/JPEG); default: Fashion-MNIST test images.
+        images: Vec<PathBuf>,
+        /// How many Fashion-MNIST test images when no image is given.
+        #[arg(long, default_value_t = 16)]
+        n: usize,
+        #[arg(long, default_value = "auto")]
+        backend: BackendChoice,
+        /// Output folder for the pictures.
+        #[arg(long, default_value = "demo-out")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum PoolCommand {
+    /// Pack a folder of images or an IDX file into a pool file.
+    Build {
+        /// A folder of PNG/JPEG images, or an IDX file (optionally gzipped).
+        input: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Downscale so that each image's shorter side is at most this.
+        #[arg(long)]
+        max_side: Option<u32>,
+        /// Convert to grey.
+        #[arg(long)]
+        gray: bool,
+        /// Keep only the first N images.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Print a corpus's size, effective size and fingerprint.
+    Info {
+        /// Default: the bundled corpus.
+        pool: Option<PathBuf>,
+        /// Model sidecar whose geometry and parameters the effective size uses
+        /// (default: Fashion-MNIST, k=4).
+        #[arg(long)]
+        spec: Option<PathBuf>,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    if let Err(e) = run(Cli::parse()) {
+        eprintln!("error: {e:#}");
+        let code = e.downcast_ref::<edgehide::Error>().map(|e| e.code()).unwrap_or(100);
+        std::process::exit(code.min(125) as i32);
+    }
+}
+
+fn load_pool(path: Option<&Path>) -> Result<PublicPool> {
+    Ok(match path {
+        Some(p) => PublicPool::load(p)?,
+        None => PublicPool::bundled()?,
+    })
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Encrypt { spec, pool, k, backend, out, images } => {
+            let mut spec = ModelSpec::from_json_file(&spec)?;
+            if let Some(k) = k {
+                spec = spec.with_params(spec.params().with_k(k)?)?;
+            }
+            let pool = load_pool(pool.as_deref())?;
+            let enc = Encryptor::new(spec, &pool, backend)?;
+            eprintln!("backend: {}", enc.backend());
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            let mut pre = Preprocessor::new(enc.spec());
+            for path in &images {
+                let (rgb, w, h) = edgehide::frame::load_image_file(path)?;
+                let x = pre.run(&FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8)?)?;
+                let e = enc.encrypt_fresh(&x)?;
+                let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("frame");
+                let dest = out.join(format!("{stem}.npy"));
+                e.write_npy(&dest)?;
+                println!("{} -> {}", path.display(), dest.display());
+            }
+            Ok(())
+        }
+        Command::Pool { command: PoolCommand::Build { input, out, max_side, gray, limit } } => {
+            let pool = PublicPool::load(&input)?;
+            let mut images: Vec<PoolImage> = pool.images().to_vec();
+            if let Some(n) = limit {
+                images.truncate(n);
+            }
+            let images = images
+                .into_iter()
+                .map(|img| {
+                    let img = if let Some(s) = max_side { img.downscaled(s)? } else { img };
+                    Ok(if gray { img.to_gray() } else { img })
+                })
+                .collect::<edgehide::Result<Vec<_>>>()?;
+            let pool = PublicPool::from_images(images)?;
+            pool.write_packed(&out)?;
+            let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+            println!("wrote {} ({} images, {bytes} bytes, {})", out.display(), pool.len(), pool.fingerprint_hex());
+            Ok(())
+        }
+        Command::Pool { command: PoolCommand::Info { pool, spec } } => {
+            let pool = load_pool(pool.as_deref())?;
+            let spec = match spec {
+                Some(p) => ModelSpec::from_json_file(&p)?,
+                None => ModelSpec::fashion_mnist(),
+            };
+            let g = spec.geometry();
+            pool.check_for(g)?;
+            let log2 = pool.effective_log2(g, spec.params());
+            let k = spec.params().k();
+            println!("images (M): {}", pool.len());
+            println!("fingerprint: {}", pool.fingerprint_hex());
+            println!("model geometry: {}x{}x{}", g.channels, g.height, g.width);
+            println!("distinguishable public images per slot: 2^{log2:.1}");
+            println!("public-slot combinations per key (k={k}): 2^{:.1}", log2 * (k - 1) as f64);
+            Ok(())
+        }
+        Command::Info => {
+            let enc = Encryptor::new(ModelSpec::fashion_mnist(), &PublicPool::bundled()?, BackendChoice::Auto)?;
+            println!("backend: {}", enc.backend());
+            if let Some(why) = enc.fallback_reason() {
+                println!("GPU fallback reason: {why}");
+            }
+            Ok(())
+        }
+        Command::Demo { images, n, backend, out } => demo(images, n, backend, &out),
+    }
+}
+
+/// A grey picture of a tensor's first channel, min-max scaled, upscaled 4x.
+fn picture(values: &[f32], w: u32, h: u32) -> image::GrayImage {
+    let (lo, hi) = values.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let span = (hi - lo).max(1e-6);
+    let small = image::GrayImage::from_fn(w, h, |x, y| {
+        image::Luma([((values[(y * w + x) as usize] - lo) / span * 255.0).round() as u8])
+    });
+    image::imageops::resize(&small, w * 4, h * 4, image::imageops::FilterType::Nearest)
+}
+
+fn demo(images: Vec<PathBuf>, n: usize, backend: BackendChoice, out: &Path) -> Result<()> {
+    let spec = ModelSpec::fashion_mnist();
+    let pool = PublicPool::bundled()?;
+    let enc = Encryptor::new(spec.clone(), &pool, backend)?;
+    let g = spec.geometry();
+    println!("edgehide demo: model geometry {}x{}x{}, k={}", g.channels, g.height, g.width, spec.params().k());
+    println!("backend: {}", enc.backend());
+    if let Some(why) = enc.fallback_reason() {
+        println!("  (GPU unavailable: {why})");
+    }
+    println!(
+        "public corpus: {} photos, 2^{:.1} distinguishable crops per slot ({})",
+        pool.len(),
+        enc.effective_pool_log2(),
+        pool.fingerprint_hex()
+    );
+    let mut pre = Preprocessor::new(&spec);
+    let mut frames = Vec::new();
+    if images.is_empty() {
+        let test = dataset::fashion_mnist(None, Split::Test)?;
+        for (img, label) in test.images.iter().zip(&test.labels).take(n) {
+            let f = FrameRef::packed(img.pixels(), img.width(), img.height(), PixelFormat::Gray8)?;
+            let name = spec.labels().get(*label as usize).cloned().unwrap_or_default();
+            frames.push((pre.run(&f)?, name));
+        }
+    } else {
+        for p in &images {
+            let (rgb, w, h) = edgehide::frame::load_image_file(p)?;
+            frames.push((pre.run(&FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8)?)?, p.display().to_string()));
+        }
+    }
+    if frames.is_empty() {
+        bail!("no frames to encrypt");
+    }
+    let xs: Vec<_> = frames.iter().map(|(x, _)| x.clone()).collect();
+    let started = std::time::Instant::now();
+    let encs = enc.encrypt_batch_fresh(&xs)?;
+    let took = started.elapsed();
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let (w, h) = (g.width as u32, g.height as u32);
+    let cols = 8u32.min(encs.len() as u32);
+    let rows = (encs.len() as u32).div_ceil(cols);
+    let (pw, ph) = (w * 4 * 2 + 8, h * 4 + 8);
+    let mut sheet = image::GrayImage::from_pixel(cols * pw, rows * ph, image::Luma([32]));
+    for (i, ((x, name), e)) in frames.iter().zip(&encs).enumerate() {
+        let mut pair = image::GrayImage::from_pixel(w * 8 + 4, h * 4, image::Luma([32]));
+        image::imageops::replace(&mut pair, &picture(x.data(), w, h), 0, 0);
+        image::imageops::replace(&mut pair, &picture(e.data(), w, h), (w * 4 + 4) as i64, 0);
+        let file = out.join(format!("{i:03}.png"));
+        pair.save(&file).with_context(|| format!("writing {}", file.display()))?;
+        let (cx, cy) = ((i as u32 % cols) * pw + 4, (i as u32 / cols) * ph + 4);
+        image::imageops::replace(&mut sheet, &pair, cx as i64, cy as i64);
+        println!("{i:3}  {name:<14} -> {} (left: the frame, right: what leaves the device)", file.display());
+    }
+    let sheet_path = out.join("sheet.png");
+    sheet.save(&sheet_path).with_context(|| format!("writing {}", sheet_path.display()))?;
+    println!(
+        "encrypted {} frames in {:.2} ms ({:.3} ms/frame); contact sheet: {}",
+        encs.len(),
+        took.as_secs_f64() * 1e3,
+        took.as_secs_f64() * 1e3 / encs.len() as f64,
+        sheet_path.display()
+    );
+    println!("remote classification arrives with the inference server (issue 4); keys were never written");
+    Ok(())
+}

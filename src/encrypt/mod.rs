@@ -1,0 +1,299 @@
+//! The encryptor: a model spec, a prepared public pool and a backend (GPU
+//! through wgpu, or the CPU), turning preprocessed frames into encryptions.
+//!
+//! Every public entry point takes its keys by value, so a key cannot be used
+//! twice, and the returned [`Encryption`] carries no key material.
+
+pub(crate) mod cpu;
+pub(crate) mod gpu;
+
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::frame::PlainTensor;
+use crate::key::{Binding, OneTimeKey};
+use crate::pool::{PreparedPool, PublicPool};
+use crate::spec::{Affine, Geometry, ModelSpec};
+
+pub use gpu::MIX_SHADER;
+
+/// Which backend to use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum BackendChoice {
+    /// The CPU fast path.
+    Cpu,
+    /// The GPU; an error if no adapter can be opened.
+    Gpu,
+    /// The GPU if an adapter can be opened, else the CPU (see
+    /// [`Encryptor::fallback_reason`]).
+    #[default]
+    Auto,
+}
+
+impl std::str::FromStr for BackendChoice {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "cpu" => Ok(BackendChoice::Cpu),
+            "gpu" => Ok(BackendChoice::Gpu),
+            "auto" => Ok(BackendChoice::Auto),
+            _ => Err(Error::params("backend", format!("expected cpu, gpu or auto, got {s:?}"))),
+        }
+    }
+}
+
+/// The backend an encryptor actually runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Backend {
+    Cpu,
+    /// The adapter's name and graphics API.
+    Gpu(String),
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backend::Cpu => f.write_str("cpu"),
+            Backend::Gpu(name) => write!(f, "gpu: {name}"),
+        }
+    }
+}
+
+/// What the encryption scheme was, for the receiver; no key material.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[non_exhaustive]
+pub struct EncryptionMeta {
+    pub scheme: String,
+    pub k: usize,
+    pub pool_fingerprint: String,
+}
+
+/// One encrypted frame: C x H x W f32 values plus what produced them.
+#[derive(Clone, PartialEq)]
+pub struct Encryption {
+    geometry: Geometry,
+    data: Vec<f32>,
+    meta: EncryptionMeta,
+}
+
+impl std::fmt::Debug for Encryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Encryption({:?}, {:?})", self.geometry.shape(), self.meta)
+    }
+}
+
+impl Encryption {
+    pub fn geometry(&self) -> Geometry {
+        self.geometry
+    }
+    /// `[C, H, W]`.
+    pub fn shape(&self) -> [usize; 3] {
+        self.geometry.shape()
+    }
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
+    }
+    pub fn meta(&self) -> &EncryptionMeta {
+        &self.meta
+    }
+    /// Writes a float32 `.npy` file of shape (C, H, W).
+    pub fn write_npy(&self, path: &Path) -> Result<()> {
+        use npyz::WriterBuilder;
+        let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+        let shape: Vec<u64> = self.shape().iter().map(|&d| d as u64).collect();
+        let io = |e: std::io::Error| Error::io(path, e);
+        let mut w = npyz::WriteOptions::new()
+            .default_dtype()
+            .shape(&shape)
+            .writer(std::io::BufWriter::new(file))
+            .begin_nd()
+            .map_err(io)?;
+        w.extend(self.data.iter().copied()).map_err(io)?;
+        w.finish().map_err(io)
+    }
+}
+
+/// Encrypts frames for one model with one public pool.
+pub struct Encryptor {
+    spec: ModelSpec,
+    pool: PreparedPool,
+    binding: Binding,
+    affine: Affine,
+    pool_log2: f64,
+    gpu: Option<gpu::GpuEncryptor>,
+    fallback: Option<String>,
+}
+
+impl std::fmt::Debug for Encryptor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encryptor")
+            .field("model", &self.spec.name())
+            .field("backend", &self.backend())
+            .field("pool_images", &self.pool.entries.len())
+            .finish()
+    }
+}
+
+impl Encryptor {
+    /// Prepares the pool for the model and opens the backend. Fails if the
+    /// pool does not fit the model or is not the corpus the model names.
+    pub fn new(spec: ModelSpec, pool: &PublicPool, choice: BackendChoice) -> Result<Encryptor> {
+        if let Some(want) = spec.pool_fingerprint() {
+            if want != pool.fingerprint_hex() {
+                return Err(Error::InvalidPool(format!(
+                    "model {} was trained with corpus {want}, this one is {}",
+                    spec.name(),
+                    pool.fingerprint_hex()
+                )));
+            }
+        }
+        let prepared = PreparedPool::new(pool, spec.geometry())?;
+        let (gpu, fallback) = match choice {
+            BackendChoice::Cpu => (None, None),
+            BackendChoice::Gpu => (Some(gpu::GpuEncryptor::new(&prepared)?), None),
+            BackendChoice::Auto => match gpu::GpuEncryptor::new(&prepared) {
+                Ok(g) => (Some(g), None),
+                Err(e) => {
+                    tracing::warn!("GPU unavailable, encrypting on the CPU: {e}");
+                    (None, Some(e.to_string()))
+                }
+            },
+        };
+        Ok(Encryptor {
+            binding: Binding { pool: pool.fingerprint(), geometry: spec.geometry(), k: spec.params().k() },
+            affine: spec.pool_affine(),
+            pool_log2: pool.effective_log2(spec.geometry(), spec.params()),
+            spec,
+            pool: prepared,
+            gpu,
+            fallback,
+        })
+    }
+
+    pub fn spec(&self) -> &ModelSpec {
+        &self.spec
+    }
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        match &self.gpu {
+            Some(g) => Backend::Gpu(g.adapter_name().to_string()),
+            None => Backend::Cpu,
+        }
+    }
+    /// Why `Auto` fell back to the CPU, if it did.
+    pub fn fallback_reason(&self) -> Option<&str> {
+        self.fallback.as_deref()
+    }
+    /// log2 of the distinguishable public images per slot (see
+    /// [`PublicPool::effective_log2`]).
+    pub fn effective_pool_log2(&self) -> f64 {
+        self.pool_log2
+    }
+    #[cfg(feature = "insecure-test-keys")]
+    pub(crate) fn prepared_pool(&self) -> &PreparedPool {
+        &self.pool
+    }
+
+    /// A fresh key from the OS-seeded CSPRNG.
+    pub fn new_key(&self) -> Result<OneTimeKey> {
+        OneTimeKey::generate(self.spec.params(), &self.pool)
+    }
+
+    fn check(&self, x: &PlainTensor, key: &OneTimeKey) -> Result<()> {
+        if x.geometry() != self.binding.geometry {
+            return Err(Error::ShapeMismatch { expected: self.binding.geometry.shape(), got: x.geometry().shape() });
+        }
+        key.check(&self.binding)
+    }
+
+    fn wrap(&self, data: Vec<f32>) -> Encryption {
+        Encryption {
+            geometry: self.binding.geometry,
+            data,
+            meta: EncryptionMeta {
+                scheme: "instahide".into(),
+                k: self.binding.k,
+                pool_fingerprint: format!("sha256:{}", hex::encode(self.binding.pool)),
+            },
+        }
+    }
+
+    /// Encrypts one frame with a fresh key on the selected backend.
+    pub fn encrypt_fresh(&self, x: &PlainTensor) -> Result<Encryption> {
+        let key = self.new_key()?;
+        self.encrypt(x, key)
+    }
+
+    /// Encrypts one frame with `key` on the selected backend.
+    pub fn encrypt(&self, x: &PlainTensor, key: OneTimeKey) -> Result<Encryption> {
+        let mut v = self.encrypt_batch(std::slice::from_ref(x), vec![key])?;
+        Ok(v.remove(0))
+    }
+
+    /// Encrypts frames with fresh keys on the selected backend.
+    pub fn encrypt_batch_fresh(&self, xs: &[PlainTensor]) -> Result<Vec<Encryption>> {
+        let keys = xs.iter().map(|_| self.new_key()).collect::<Result<Vec<_>>>()?;
+        self.encrypt_batch(xs, keys)
+    }
+
+    /// Encrypts frames, one key each, on the selected backend (one GPU
+    /// submission per chunk).
+    pub fn encrypt_batch(&self, xs: &[PlainTensor], keys: Vec<OneTimeKey>) -> Result<Vec<Encryption>> {
+        if xs.len() != keys.len() {
+            return Err(Error::params("keys", format!("{} frames but {} keys", xs.len(), keys.len())));
+        }
+        for (x, key) in xs.iter().zip(&keys) {
+            self.check(x, key)?;
+        }
+        match &self.gpu {
+            None => Ok(self.cpu_batch(xs, &keys)),
+            Some(gpu) => {
+                let frames: Vec<&[f32]> = xs.iter().map(|x| x.data()).collect();
+                let flat = gpu.encrypt(&frames, &keys, &self.pool, &self.affine, self.binding.k)?;
+                let len = self.binding.geometry.len();
+                Ok(flat.chunks_exact(len).map(|c| self.wrap(c.to_vec())).collect())
+            }
+        }
+    }
+
+    fn cpu_batch(&self, xs: &[PlainTensor], keys: &[OneTimeKey]) -> Vec<Encryption> {
+        let mut scratch = cpu::Scratch::default();
+        xs.iter()
+            .zip(keys)
+            .map(|(x, key)| {
+                let mut out = vec![0f32; x.data().len()];
+                cpu::encrypt_fast(x.data(), key, &self.pool, &self.affine, &mut out, &mut scratch);
+                self.wrap(out)
+            })
+            .collect()
+    }
+
+    /// Encrypts on the CPU fast path whatever the backend.
+    pub fn encrypt_cpu(&self, x: &PlainTensor, key: OneTimeKey) -> Result<Encryption> {
+        self.check(x, &key)?;
+        Ok(self.cpu_batch(std::slice::from_ref(x), std::slice::from_ref(&key)).remove(0))
+    }
+
+    /// Encrypts into a caller's buffer on the CPU fast path, for callers that
+    /// batch on their own and want no allocation per frame.
+    pub fn encrypt_cpu_into(&self, x: &PlainTensor, key: OneTimeKey, out: &mut [f32]) -> Result<()> {
+        self.check(x, &key)?;
+        if out.len() != x.data().len() {
+            return Err(Error::params("out", format!("needs {} values, got {}", x.data().len(), out.len())));
+        }
+        let mut scratch = cpu::Scratch::default();
+        cpu::encrypt_fast(x.data(), &key, &self.pool, &self.affine, out, &mut scratch);
+        Ok(())
+    }
+
+    /// The spec-like reference implementation (slow; for audits and tests).
+    pub fn encrypt_reference(&self, x: &PlainTensor, key: OneTimeKey) -> Result<Encryption> {
+        self.check(x, &key)?;
+        Ok(self.wrap(cpu::encrypt_reference(x.data(), &key, &self.pool, &self.affine)))
+    }
+}

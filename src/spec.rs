@@ -1,0 +1,270 @@
+//! The model's sidecar: what the model expects as input, and which encryption
+//! it was trained on. Stored as JSON next to each ONNX file.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::params::Params;
+
+/// Largest accepted model side, in pixels; keeps every size computation far
+/// from overflow.
+pub const MAX_MODEL_SIDE: usize = 4096;
+
+/// The model's input geometry, channels first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Geometry {
+    pub channels: usize,
+    pub height: usize,
+    pub width: usize,
+}
+
+impl Geometry {
+    /// Elements per tensor (C*H*W).
+    pub fn len(&self) -> usize {
+        self.channels * self.height * self.width
+    }
+    /// Pixels per channel plane.
+    pub fn plane(&self) -> usize {
+        self.height * self.width
+    }
+    /// Never true for a validated geometry; here for API symmetry with `len`.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// `[C, H, W]`.
+    pub fn shape(&self) -> [usize; 3] {
+        [self.channels, self.height, self.width]
+    }
+    fn validate(&self) -> Result<()> {
+        if !(self.channels == 1 || self.channels == 3) {
+            return Err(Error::InvalidSpec(format!("channels must be 1 or 3, got {}", self.channels)));
+        }
+        for (name, v) in [("height", self.height), ("width", self.width)] {
+            if !(1..=MAX_MODEL_SIDE).contains(&v) {
+                return Err(Error::InvalidSpec(format!("{name} must be 1..={MAX_MODEL_SIDE}, got {v}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per-channel normalisation `(v/255 - mean) / std`, folded into one
+/// multiply-add `v * scale + offset` on raw 0..255 values. CPU and GPU both use
+/// exactly these f32 constants so that they agree to the last bit or two.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Affine {
+    pub scale: [f32; 3],
+    pub offset: [f32; 3],
+}
+
+impl Affine {
+    fn new(mean: &[f64], std: &[f64]) -> Affine {
+        let mut a = Affine { scale: [0.0; 3], offset: [0.0; 3] };
+        for c in 0..mean.len().min(3) {
+            a.scale[c] = (1.0 / (255.0 * std[c])) as f32;
+            a.offset[c] = (-mean[c] / std[c]) as f32;
+        }
+        a
+    }
+}
+
+/// A validated model sidecar.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "RawSpec", into = "RawSpec")]
+pub struct ModelSpec {
+    raw: RawSpec,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSpec {
+    name: String,
+    input: Geometry,
+    mean: Vec<f64>,
+    std: Vec<f64>,
+    /// Normalisation of the public images; the private one when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pool_mean: Option<Vec<f64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pool_std: Option<Vec<f64>>,
+    #[serde(default)]
+    labels: Vec<String>,
+    encryption: Params,
+    /// Fingerprint of the public corpus the model was trained with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pool_fingerprint: Option<String>,
+}
+
+impl TryFrom<RawSpec> for ModelSpec {
+    type Error = Error;
+    fn try_from(raw: RawSpec) -> Result<ModelSpec> {
+        raw.input.validate()?;
+        let c = raw.input.channels;
+        let check = |name: &str, mean: &[f64], std: &[f64]| -> Result<()> {
+            if mean.len() != c || std.len() != c {
+                return Err(Error::InvalidSpec(format!("{name}: mean and std need {c} values each")));
+            }
+            if mean.iter().any(|m| !m.is_finite()) || std.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+                return Err(Error::InvalidSpec(format!("{name}: mean must be finite and std positive")));
+            }
+            Ok(())
+        };
+        check("normalisation", &raw.mean, &raw.std)?;
+        match (&raw.pool_mean, &raw.pool_std) {
+            (None, None) => {}
+            (Some(m), Some(s)) => check("pool normalisation", m, s)?,
+            _ => return Err(Error::InvalidSpec("pool_mean and pool_std go together".into())),
+        }
+        let max_shift = raw.encryption.max_shift() as usize;
+        if 2 * max_shift >= raw.input.height.min(raw.input.width) {
+            return Err(Error::InvalidSpec(format!(
+                "max_shift {max_shift} is too large for a {}x{} model",
+                raw.input.height, raw.input.width
+            )));
+        }
+        if raw.name.is_empty() || raw.name.len() > 128 {
+            return Err(Error::InvalidSpec("name must have 1 to 128 characters".into()));
+        }
+        Ok(ModelSpec { raw })
+    }
+}
+
+impl From<ModelSpec> for RawSpec {
+    fn from(s: ModelSpec) -> RawSpec {
+        s.raw
+    }
+}
+
+const FASHION_MNIST_LABELS: [&str; 10] = [
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+];
+
+impl ModelSpec {
+    /// Builds and validates a spec.
+    pub fn new(name: &str, input: Geometry, mean: Vec<f64>, std: Vec<f64>, encryption: Params) -> Result<ModelSpec> {
+        ModelSpec::try_from(RawSpec {
+            name: name.into(),
+            input,
+            mean,
+            std,
+            pool_mean: None,
+            pool_std: None,
+            labels: Vec::new(),
+            encryption,
+            pool_fingerprint: None,
+        })
+    }
+
+    /// A 28x28 grey model with Fashion-MNIST's statistics and labels, and the
+    /// reference encryption defaults.
+    pub fn fashion_mnist() -> ModelSpec {
+        let mut s = ModelSpec::new(
+            "fashion-mnist",
+            Geometry { channels: 1, height: 28, width: 28 },
+            vec![0.2860],
+            vec![0.3530],
+            Params::default(),
+        )
+        .unwrap_or_else(|_| unreachable!("built-in spec is valid"));
+        s.raw.labels = FASHION_MNIST_LABELS.iter().map(|l| l.to_string()).collect();
+        s
+    }
+
+    /// A 224x224 RGB model with ImageNet statistics and the reference defaults.
+    pub fn imagenet_224() -> ModelSpec {
+        ModelSpec::new(
+            "imagenet-224",
+            Geometry { channels: 3, height: 224, width: 224 },
+            vec![0.485, 0.456, 0.406],
+            vec![0.229, 0.224, 0.225],
+            Params::default(),
+        )
+        .unwrap_or_else(|_| unreachable!("built-in spec is valid"))
+    }
+
+    /// Reads and validates a JSON sidecar.
+    pub fn from_json_file(path: &Path) -> Result<ModelSpec> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_json(&text).map_err(|e| match e {
+            Error::InvalidSpec(m) => Error::InvalidSpec(format!("{}: {m}", path.display())),
+            other => other,
+        })
+    }
+
+    /// Parses and validates JSON text.
+    pub fn from_json(text: &str) -> Result<ModelSpec> {
+        serde_json::from_str(text).map_err(|e| Error::InvalidSpec(e.to_string()))
+    }
+
+    /// Pretty JSON, as written next to a model.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| unreachable!("spec serialises"))
+    }
+
+    pub fn name(&self) -> &str {
+        &self.raw.name
+    }
+    pub fn geometry(&self) -> Geometry {
+        self.raw.input
+    }
+    pub fn params(&self) -> &Params {
+        &self.raw.encryption
+    }
+    pub fn labels(&self) -> &[String] {
+        &self.raw.labels
+    }
+    pub fn pool_fingerprint(&self) -> Option<&str> {
+        self.raw.pool_fingerprint.as_deref()
+    }
+    /// Normalisation of the private frame.
+    pub fn frame_affine(&self) -> Affine {
+        Affine::new(&self.raw.mean, &self.raw.std)
+    }
+    /// Normalisation of the public images.
+    pub fn pool_affine(&self) -> Affine {
+        match (&self.raw.pool_mean, &self.raw.pool_std) {
+            (Some(m), Some(s)) => Affine::new(m, s),
+            _ => self.frame_affine(),
+        }
+    }
+    /// The same spec with other encryption parameters (validated again).
+    pub fn with_params(&self, params: Params) -> Result<ModelSpec> {
+        ModelSpec::try_from(RawSpec { encryption: params, ..self.raw.clone() })
+    }
+    /// The same spec bound to a corpus fingerprint.
+    pub fn with_pool_fingerprint(mut self, fingerprint: Option<String>) -> ModelSpec {
+        self.raw.pool_fingerprint = fingerprint;
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip() {
+        let s = ModelSpec::fashion_mnist();
+        let back = ModelSpec::from_json(&s.to_json()).unwrap();
+        assert_eq!(s, back);
+    }
+
+    #[test]
+    fn rejects_inconsistent_sidecars() {
+        let good = ModelSpec::imagenet_224().to_json();
+        let cases = [
+            good.replace("\"channels\": 3", "\"channels\": 2"),
+            good.replace("\"width\": 224", "\"width\": 0"),
+            good.replace("0.229", "-0.229"),
+            good.replace("0.485,", ""),
+            good.replace("\"k\": 4", "\"k\": 40"),
+            "{not json".to_string(),
+        ];
+        for c in cases {
+            assert!(matches!(ModelSpec::from_json(&c), Err(Error::InvalidSpec(_))), "{c}");
+        }
+    }
+}
