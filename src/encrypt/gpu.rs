@@ -169,7 +169,7 @@ impl GpuEncryptor {
     }
 
     /// Frames per dispatch so that every binding stays under the limit.
-    pub(crate) fn chunk_frames(&self, len: usize) -> usize {
+    fn chunk_frames(&self, len: usize) -> usize {
         let per_frame = (len * 4) as u64;
         ((self.max_binding / per_frame) as usize).clamp(1, self.max_groups as usize)
     }
@@ -183,11 +183,12 @@ impl GpuEncryptor {
         pool: &PreparedPool,
         affine: &Affine,
         k: usize,
+        max_chunk: usize,
     ) -> Result<Vec<f32>> {
         let g = pool.geometry;
         let len = g.len();
         let mut out = Vec::with_capacity(frames.len() * len);
-        let chunk = self.chunk_frames(len);
+        let chunk = self.chunk_frames(len).min(max_chunk.max(1));
         for (fs, ks) in frames.chunks(chunk).zip(keys.chunks(chunk)) {
             self.encrypt_chunk(fs, ks, pool, affine, k, &mut out)?;
         }

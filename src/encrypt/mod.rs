@@ -127,6 +127,7 @@ pub struct Encryptor {
     pool_log2: f64,
     gpu: Option<gpu::GpuEncryptor>,
     fallback: Option<String>,
+    max_gpu_chunk: usize,
 }
 
 impl std::fmt::Debug for Encryptor {
@@ -172,7 +173,15 @@ impl Encryptor {
             pool: prepared,
             gpu,
             fallback,
+            max_gpu_chunk: usize::MAX,
         })
+    }
+
+    /// Caps the frames per GPU submission (bounding GPU memory per batch);
+    /// the storage-binding limit caps it anyway.
+    pub fn with_max_gpu_chunk(mut self, frames: usize) -> Encryptor {
+        self.max_gpu_chunk = frames.max(1);
+        self
     }
 
     pub fn spec(&self) -> &ModelSpec {
@@ -254,7 +263,7 @@ impl Encryptor {
             None => Ok(self.cpu_batch(xs, &keys)),
             Some(gpu) => {
                 let frames: Vec<&[f32]> = xs.iter().map(|x| x.data()).collect();
-                let flat = gpu.encrypt(&frames, &keys, &self.pool, &self.affine, self.binding.k)?;
+                let flat = gpu.encrypt(&frames, &keys, &self.pool, &self.affine, self.binding.k, self.max_gpu_chunk)?;
                 let len = self.binding.geometry.len();
                 Ok(flat.chunks_exact(len).map(|c| self.wrap(c.to_vec())).collect())
             }

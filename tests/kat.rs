@@ -1,0 +1,85 @@
+//! Known-answer vectors: seeded test keys, fixed inputs, stored outputs.
+//! The CPU reference and fast path must reproduce them; `tests/gpu.rs` holds
+//! the GPU to the same vectors. Regenerate (after a deliberate change to the
+//! scheme) with `EDGEHIDE_BLESS=1 cargo test --test kat`.
+
+mod common;
+
+use std::path::PathBuf;
+
+use edgehide::{BackendChoice, Encryptor, OneTimeKey};
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize, PartialEq, Debug)]
+struct Vector {
+    name: String,
+    spec: serde_json::Value,
+    pool_fingerprint: String,
+    seed: String,
+    weights: Vec<f32>,
+    slots: Vec<(u32, i32, i32, u32, u32, bool)>,
+    input_sha256: String,
+    output: Vec<f32>,
+}
+
+fn path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(format!("kat-{name}.json"))
+}
+
+fn sha(values: &[f32]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for v in values {
+        h.update(v.to_le_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+#[test]
+fn known_answer_vectors() {
+    let bless = std::env::var_os("EDGEHIDE_BLESS").is_some();
+    for case in common::cases() {
+        let enc = Encryptor::new(case.spec.clone(), &case.pool, BackendChoice::Cpu).unwrap();
+        let key = OneTimeKey::insecure_from_seed(case.seed, &enc).unwrap();
+        let view = key.insecure_view();
+        let reference = enc.encrypt_reference(&case.input, key).unwrap();
+        let fast = enc.encrypt_cpu(&case.input, OneTimeKey::insecure_from_seed(case.seed, &enc).unwrap()).unwrap();
+        // Same values in the same order: bit-identical.
+        assert_eq!(reference.data(), fast.data(), "{}: fast path differs from the reference", case.name);
+
+        let got = Vector {
+            name: case.name.into(),
+            spec: serde_json::from_str(&case.spec.to_json()).unwrap(),
+            pool_fingerprint: case.pool.fingerprint_hex(),
+            seed: hex::encode(case.seed),
+            weights: view.weights,
+            slots: view.slots,
+            input_sha256: sha(case.input.data()),
+            output: reference.data().to_vec(),
+        };
+        let file = path(case.name);
+        if bless {
+            std::fs::write(&file, serde_json::to_string(&got).unwrap()).unwrap();
+            continue;
+        }
+        let want: Vector = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        assert_eq!(got.spec, want.spec, "{}: spec", case.name);
+        assert_eq!(got.pool_fingerprint, want.pool_fingerprint, "{}: corpus", case.name);
+        assert_eq!(got.input_sha256, want.input_sha256, "{}: preprocessing", case.name);
+        assert_eq!(got.weights, want.weights, "{}: coefficients", case.name);
+        assert_eq!(got.slots, want.slots, "{}: public slots", case.name);
+        let err = common::rel_err(&got.output, &want.output);
+        assert!(err <= 1e-6, "{}: output differs from the vector, relative error {err:e}", case.name);
+    }
+}
+
+#[test]
+fn vectors_are_sensitive_to_the_key() {
+    let case = common::cases().remove(0);
+    let enc = Encryptor::new(case.spec.clone(), &case.pool, BackendChoice::Cpu).unwrap();
+    let mut other = case.seed;
+    other[31] ^= 1;
+    let a = enc.encrypt_reference(&case.input, OneTimeKey::insecure_from_seed(case.seed, &enc).unwrap()).unwrap();
+    let b = enc.encrypt_reference(&case.input, OneTimeKey::insecure_from_seed(other, &enc).unwrap()).unwrap();
+    assert!(common::rel_err(a.data(), b.data()) > 0.1);
+}
