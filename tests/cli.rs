@@ -1,0 +1,93 @@
+//! The `edgehide` binary, run as a user would.
+
+use std::process::Command;
+
+fn edgehide() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_edgehide"));
+    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    c
+}
+
+fn write_png(path: &std::path::Path, w: u32, h: u32) {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 3) as u8, (y * 5) as u8, ((x + y) % 256) as u8]));
+    img.save(path).unwrap();
+}
+
+#[test]
+fn encrypt_writes_one_npy_per_image_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("model.json");
+    std::fs::write(&spec, edgehide::ModelSpec::fashion_mnist().to_json()).unwrap();
+    let (a, b) = (dir.path().join("a.png"), dir.path().join("b.png"));
+    write_png(&a, 640, 480);
+    write_png(&b, 50, 90);
+    let out = dir.path().join("out");
+    let status = edgehide()
+        .args(["encrypt", "--spec"])
+        .arg(&spec)
+        .args(["--backend", "cpu", "--k", "3", "--out"])
+        .arg(&out)
+        .arg(&a)
+        .arg(&b)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let mut files: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    files.sort();
+    assert_eq!(files, ["a.npy", "b.npy"]);
+    let bytes = std::fs::read(out.join("a.npy")).unwrap();
+    let npy = npyz::NpyFile::new(&bytes[..]).unwrap();
+    assert_eq!(npy.shape(), &[1, 28, 28]);
+    let values: Vec<f32> = npy.into_vec().unwrap();
+    assert!(values.iter().all(|v| v.is_finite()) && values.iter().any(|v| *v < 0.0));
+}
+
+#[test]
+fn encrypt_reports_bad_input_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = edgehide()
+        .args(["encrypt", "--spec"])
+        .arg(dir.path().join("missing.json"))
+        .arg("--out")
+        .arg(dir.path())
+        .arg("x.png")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("missing.json"), "{err}");
+
+    let spec = dir.path().join("model.json");
+    std::fs::write(&spec, edgehide::ModelSpec::fashion_mnist().to_json()).unwrap();
+    std::fs::write(dir.path().join("junk.png"), b"junk").unwrap();
+    let out = edgehide()
+        .args(["encrypt", "--backend", "cpu", "--spec"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(dir.path().join("o"))
+        .arg(dir.path().join("junk.png"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot decode image"));
+}
+
+#[test]
+fn pool_build_then_info() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("photos");
+    std::fs::create_dir(&src).unwrap();
+    for i in 0..3 {
+        write_png(&src.join(format!("p{i}.png")), 300 + i * 10, 200);
+    }
+    let pack = dir.path().join("mine.ehpool");
+    let out = edgehide().args(["pool", "build"]).arg(&src).arg("--out").arg(&pack).args(["--max-side", "100"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let pool = edgehide::PublicPool::load(&pack).unwrap();
+    assert_eq!(pool.len(), 3);
+    assert_eq!(pool.images()[0].height(), 100);
+    let info = edgehide().args(["pool", "info"]).arg(&pack).output().unwrap();
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(text.contains("images (M): 3"), "{text}");
+    assert!(text.contains(&pool.fingerprint_hex()), "{text}");
+}
