@@ -1,1 +1,117 @@
-fn main(){}
+//! Per-frame encryption cost at k=4, CPU and GPU, beside the memory-copy
+//! floor; and preprocessing of a 1920x1080 RGBA camera frame on its own.
+//! Results and the command: benches/RESULTS.md.
+
+use std::hint::black_box;
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use edgehide::{
+    BackendChoice, Encryptor, FrameRef, ModelSpec, PixelFormat, PlainTensor, Preprocessor,
+    PublicPool,
+};
+
+fn input(spec: &ModelSpec) -> PlainTensor {
+    let (w, h) = (640u32, 480u32);
+    let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 31 % 251) as u8).collect();
+    edgehide::frame::preprocess(
+        &FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8).unwrap(),
+        spec,
+    )
+    .unwrap()
+}
+
+fn bench_geometry(c: &mut Criterion, name: &str, spec: ModelSpec, pool: &PublicPool) {
+    let x = input(&spec);
+    let len = x.data().len();
+    let cpu = Encryptor::new(spec.clone(), pool, BackendChoice::Cpu).unwrap();
+    let gpu = Encryptor::new(spec.clone(), pool, BackendChoice::Gpu).ok();
+    let mut g = c.benchmark_group(format!("encrypt_{name}"));
+    g.throughput(Throughput::Elements(1));
+
+    // The floor: reading the frame and writing the output once.
+    let src = x.data().to_vec();
+    let mut dst = vec![0f32; len];
+    g.bench_function("memcpy_floor", |b| {
+        b.iter(|| dst.copy_from_slice(black_box(&src)))
+    });
+
+    g.bench_function("key_generation", |b| {
+        b.iter(|| black_box(cpu.new_key().unwrap()))
+    });
+
+    let mut out = vec![0f32; len];
+    g.bench_function("cpu_fast_single", |b| {
+        b.iter_batched(
+            || cpu.new_key().unwrap(),
+            |key| cpu.encrypt_cpu_into(&x, key, &mut out).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("cpu_reference_single", |b| {
+        b.iter_batched(
+            || cpu.new_key().unwrap(),
+            |key| black_box(cpu.encrypt_reference(&x, key).unwrap()),
+            BatchSize::SmallInput,
+        )
+    });
+
+    let xs: Vec<PlainTensor> = (0..64).map(|_| x.clone()).collect();
+    g.throughput(Throughput::Elements(64));
+    g.bench_function("cpu_fast_batch64", |b| {
+        b.iter_batched(
+            || (0..64).map(|_| cpu.new_key().unwrap()).collect::<Vec<_>>(),
+            |keys| black_box(cpu.encrypt_batch(&xs, keys).unwrap()),
+            BatchSize::SmallInput,
+        )
+    });
+    if let Some(gpu) = &gpu {
+        g.throughput(Throughput::Elements(1));
+        g.bench_function("gpu_single", |b| {
+            b.iter_batched(
+                || gpu.new_key().unwrap(),
+                |key| black_box(gpu.encrypt(&x, key).unwrap()),
+                BatchSize::SmallInput,
+            )
+        });
+        g.throughput(Throughput::Elements(64));
+        g.bench_function("gpu_batch64", |b| {
+            b.iter_batched(
+                || (0..64).map(|_| gpu.new_key().unwrap()).collect::<Vec<_>>(),
+                |keys| black_box(gpu.encrypt_batch(&xs, keys).unwrap()),
+                BatchSize::SmallInput,
+            )
+        });
+    } else {
+        eprintln!("no GPU adapter: GPU benches skipped");
+    }
+    g.finish();
+}
+
+fn encrypt(c: &mut Criterion) {
+    let pool = PublicPool::bundled().unwrap();
+    bench_geometry(c, "28x28x1", ModelSpec::fashion_mnist(), &pool);
+    bench_geometry(c, "224x224x3", ModelSpec::imagenet_224(), &pool);
+}
+
+fn preprocess(c: &mut Criterion) {
+    let (w, h) = (1920u32, 1080u32);
+    let rgba: Vec<u8> = (0..w * h * 4).map(|i| (i * 13 % 251) as u8).collect();
+    let frame = FrameRef::packed(&rgba, w, h, PixelFormat::Rgba8).unwrap();
+    let mut g = c.benchmark_group("preprocess_1920x1080_rgba");
+    for spec in [ModelSpec::imagenet_224(), ModelSpec::fashion_mnist()] {
+        let mut pre = Preprocessor::new(&spec);
+        let gm = spec.geometry();
+        g.bench_function(
+            format!("to_{}x{}x{}", gm.height, gm.width, gm.channels),
+            |b| b.iter(|| black_box(pre.run(&frame).unwrap())),
+        );
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(30).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
+    targets = encrypt, preprocess
+}
+criterion_main!(benches);

@@ -107,7 +107,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let p01 = texel(e, c, ty.i0, tx.i1);
         let p10 = texel(e, c, ty.i1, tx.i0);
         let p11 = texel(e, c, ty.i1, tx.i1);
-        let v = (1.0 - ty.t) * ((1.0 - tx.t) * p00 + tx.t * p01) + ty.t * ((1.0 - tx.t) * p10 + tx.t * p11);
+        // Vertical first, `a + t (b - a)`: the CPU twin's exact formula.
+        let a0 = p00 + ty.t * (p10 - p00);
+        let a1 = p01 + ty.t * (p11 - p01);
+        let v = a0 + tx.t * (a1 - a0);
         acc = acc + keys[f].weights[s + 1u] * (v * dims.scale[c] + dims.offset[c]);
     }
     let bit = (masks[f * dims.words + (n >> 5u)] >> (n & 31u)) & 1u;

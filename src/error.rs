@@ -27,7 +27,10 @@ pub enum Error {
 
     /// A preprocessed tensor has the wrong shape for the model.
     #[error("tensor shape {got:?} does not match the model's {expected:?}")]
-    ShapeMismatch { expected: [usize; 3], got: [usize; 3] },
+    ShapeMismatch {
+        expected: [usize; 3],
+        got: [usize; 3],
+    },
 
     /// A value that must be finite is NaN or infinite.
     #[error("non-finite value in {0}")]

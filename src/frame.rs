@@ -67,22 +67,38 @@ pub struct FrameRef<'a> {
 
 impl std::fmt::Debug for FrameRef<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "FrameRef({}x{} {:?}, stride {})", self.width, self.height, self.format, self.stride)
+        write!(
+            f,
+            "FrameRef({}x{} {:?}, stride {})",
+            self.width, self.height, self.format, self.stride
+        )
     }
 }
 
 impl<'a> FrameRef<'a> {
     /// A frame whose rows are `stride` bytes apart.
-    pub fn new(data: &'a [u8], width: u32, height: u32, stride: usize, format: PixelFormat) -> Result<Self> {
+    pub fn new(
+        data: &'a [u8],
+        width: u32,
+        height: u32,
+        stride: usize,
+        format: PixelFormat,
+    ) -> Result<Self> {
         if width == 0 || height == 0 {
-            return Err(Error::InvalidFrame(format!("zero-size frame {width}x{height}")));
+            return Err(Error::InvalidFrame(format!(
+                "zero-size frame {width}x{height}"
+            )));
         }
         if width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
-            return Err(Error::InvalidFrame(format!("frame {width}x{height} exceeds {MAX_FRAME_SIDE} per side")));
+            return Err(Error::InvalidFrame(format!(
+                "frame {width}x{height} exceeds {MAX_FRAME_SIDE} per side"
+            )));
         }
         let row = width as usize * format.bytes_per_pixel();
         if stride < row {
-            return Err(Error::InvalidFrame(format!("stride {stride} is shorter than a row ({row} bytes)")));
+            return Err(Error::InvalidFrame(format!(
+                "stride {stride} is shorter than a row ({row} bytes)"
+            )));
         }
         let needed = stride
             .checked_mul(height as usize - 1)
@@ -94,7 +110,13 @@ impl<'a> FrameRef<'a> {
                 data.len()
             )));
         }
-        Ok(FrameRef { data, width, height, stride, format })
+        Ok(FrameRef {
+            data,
+            width,
+            height,
+            stride,
+            format,
+        })
     }
 
     /// A frame with tightly packed rows; the buffer must be exactly the size.
@@ -210,10 +232,16 @@ impl Preprocessor {
             self.packed.clear();
             for y in 0..ch as usize {
                 let row = frame.row(cy as usize + y);
-                self.packed.extend_from_slice(&row[cx as usize * bpp..(cx + cw) as usize * bpp]);
+                self.packed
+                    .extend_from_slice(&row[cx as usize * bpp..(cx + cw) as usize * bpp]);
             }
-            let src = fr::images::ImageRef::new(cw as u32, ch as u32, &self.packed, frame.format.fr_type())
-                .map_err(|e| Error::InvalidFrame(e.to_string()))?;
+            let src = fr::images::ImageRef::new(
+                cw as u32,
+                ch as u32,
+                &self.packed,
+                frame.format.fr_type(),
+            )
+            .map_err(|e| Error::InvalidFrame(e.to_string()))?;
             let mut dst = fr::images::Image::new(mw, mh, frame.format.fr_type());
             let opts = fr::ResizeOptions::new()
                 .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear))
@@ -260,7 +288,10 @@ pub fn preprocess(frame: &FrameRef<'_>, spec: &ModelSpec) -> Result<PlainTensor>
 /// Reads an image file (PNG, JPEG) into an 8-bit RGB frame buffer.
 pub fn load_image_file(path: &std::path::Path) -> Result<(Vec<u8>, u32, u32)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let fail = |reason: String| Error::ImageDecode { path: path.to_path_buf(), reason };
+    let fail = |reason: String| Error::ImageDecode {
+        path: path.to_path_buf(),
+        reason,
+    };
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| fail(e.to_string()))?;
@@ -296,7 +327,11 @@ mod tests {
     fn model_sized_grey_frame_is_only_normalised() {
         let spec = ModelSpec::fashion_mnist();
         let px: Vec<u8> = (0..784).map(|i| (i % 256) as u8).collect();
-        let t = preprocess(&FrameRef::packed(&px, 28, 28, PixelFormat::Gray8).unwrap(), &spec).unwrap();
+        let t = preprocess(
+            &FrameRef::packed(&px, 28, 28, PixelFormat::Gray8).unwrap(),
+            &spec,
+        )
+        .unwrap();
         let a = spec.frame_affine();
         for (v, p) in t.data().iter().zip(&px) {
             assert_eq!(*v, *p as f32 * a.scale[0] + a.offset[0]);
@@ -312,8 +347,16 @@ mod tests {
         for p in bgra.chunks_exact_mut(4) {
             p.swap(0, 2);
         }
-        let a = preprocess(&FrameRef::packed(&rgba, w, h, PixelFormat::Rgba8).unwrap(), &spec).unwrap();
-        let b = preprocess(&FrameRef::packed(&bgra, w, h, PixelFormat::Bgra8).unwrap(), &spec).unwrap();
+        let a = preprocess(
+            &FrameRef::packed(&rgba, w, h, PixelFormat::Rgba8).unwrap(),
+            &spec,
+        )
+        .unwrap();
+        let b = preprocess(
+            &FrameRef::packed(&bgra, w, h, PixelFormat::Bgra8).unwrap(),
+            &spec,
+        )
+        .unwrap();
         assert_eq!(a, b);
         assert_eq!(a.geometry().shape(), [3, 224, 224]);
     }
@@ -322,7 +365,11 @@ mod tests {
     fn uniform_rgb_frame_becomes_its_luma() {
         let spec = ModelSpec::fashion_mnist();
         let rgb = [200u8, 100, 50].repeat(100 * 60);
-        let t = preprocess(&FrameRef::packed(&rgb, 100, 60, PixelFormat::Rgb8).unwrap(), &spec).unwrap();
+        let t = preprocess(
+            &FrameRef::packed(&rgb, 100, 60, PixelFormat::Rgb8).unwrap(),
+            &spec,
+        )
+        .unwrap();
         let a = spec.frame_affine();
         let want = luma(200.0, 100.0, 50.0) * a.scale[0] + a.offset[0];
         for v in t.data() {

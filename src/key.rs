@@ -69,13 +69,21 @@ impl OneTimeKey {
         OneTimeKey::draw(&mut rng, params, pool)
     }
 
-    pub(crate) fn draw(rng: &mut ChaCha20Rng, params: &Params, pool: &PreparedPool) -> Result<OneTimeKey> {
+    pub(crate) fn draw(
+        rng: &mut ChaCha20Rng,
+        params: &Params,
+        pool: &PreparedPool,
+    ) -> Result<OneTimeKey> {
         let k = params.k();
         let mut key = OneTimeKey {
             weights: [0.0; MAX_K],
             slots: [Slot::default(); MAX_K - 1],
             mask_seed: [0; 32],
-            binding: Binding { pool: pool.fingerprint, geometry: pool.geometry, k },
+            binding: Binding {
+                pool: pool.fingerprint,
+                geometry: pool.geometry,
+                k,
+            },
         };
         draw_coefficients(rng, params, &mut key.weights[..k])?;
         for slot in &mut key.slots[..k - 1] {
@@ -217,16 +225,27 @@ mod insecure {
 
     impl OneTimeKey {
         /// INSECURE: a key drawn from a fixed seed, for known-answer vectors.
-        pub fn insecure_from_seed(seed: [u8; 32], encryptor: &crate::Encryptor) -> Result<OneTimeKey> {
+        pub fn insecure_from_seed(
+            seed: [u8; 32],
+            encryptor: &crate::Encryptor,
+        ) -> Result<OneTimeKey> {
             let mut rng = ChaCha20Rng::from_seed(seed);
-            OneTimeKey::draw(&mut rng, encryptor.spec().params(), encryptor.prepared_pool())
+            OneTimeKey::draw(
+                &mut rng,
+                encryptor.spec().params(),
+                encryptor.prepared_pool(),
+            )
         }
 
         /// INSECURE: copies the secret out of the key.
         pub fn insecure_view(&self) -> KeyView {
             KeyView {
                 weights: self.weights().to_vec(),
-                slots: self.slots().iter().map(|s| (s.image, s.x0, s.y0, s.cw, s.ch, s.flip != 0)).collect(),
+                slots: self
+                    .slots()
+                    .iter()
+                    .map(|s| (s.image, s.x0, s.y0, s.cw, s.ch, s.flip != 0))
+                    .collect(),
                 mask_seed: self.mask_seed,
             }
         }

@@ -10,8 +10,8 @@
 //! What this hides, and what it does not, is measured by the project's own
 //! attacks (docs/SECURITY.md), never assumed.
 
-pub mod encrypt;
 pub mod dataset;
+pub mod encrypt;
 pub mod error;
 pub mod frame;
 pub mod key;

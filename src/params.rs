@@ -91,16 +91,25 @@ impl ParamsBuilder {
     /// Checks every range and the consistency between fields.
     pub fn build(self) -> Result<Params> {
         if !(1..=MAX_K).contains(&self.k) {
-            return Err(Error::params("k", format!("must be 1..={MAX_K}, got {}", self.k)));
+            return Err(Error::params(
+                "k",
+                format!("must be 1..={MAX_K}, got {}", self.k),
+            ));
         }
         let upper = finite("upper", self.upper)?;
         if !(upper > 0.0 && upper <= 1.0) {
-            return Err(Error::params("upper", format!("must be in (0, 1], got {upper}")));
+            return Err(Error::params(
+                "upper",
+                format!("must be in (0, 1], got {upper}"),
+            ));
         }
         if self.k > 1 && upper <= 1.0 / self.k as f64 {
             return Err(Error::params(
                 "upper",
-                format!("must exceed 1/k = {:.4} or no coefficient vector qualifies", 1.0 / self.k as f64),
+                format!(
+                    "must exceed 1/k = {:.4} or no coefficient vector qualifies",
+                    1.0 / self.k as f64
+                ),
             ));
         }
         let check_weight = |name: &'static str, w: Option<f64>| -> Result<Option<f64>> {
@@ -120,7 +129,10 @@ impl ParamsBuilder {
         let hi = check_weight("max_private_weight", self.max_private_weight)?;
         if let (Some(lo), Some(hi)) = (lo, hi) {
             if lo > hi {
-                return Err(Error::params("min_private_weight", "exceeds max_private_weight"));
+                return Err(Error::params(
+                    "min_private_weight",
+                    "exceeds max_private_weight",
+                ));
             }
         }
         if self.k > 1 {
@@ -138,13 +150,22 @@ impl ParamsBuilder {
         let min_zoom = finite("min_zoom", self.min_zoom)?;
         let max_zoom = finite("max_zoom", self.max_zoom)?;
         if !(1.0..=64.0).contains(&min_zoom) {
-            return Err(Error::params("min_zoom", format!("must be in [1, 64], got {min_zoom}")));
+            return Err(Error::params(
+                "min_zoom",
+                format!("must be in [1, 64], got {min_zoom}"),
+            ));
         }
         if !(min_zoom..=64.0).contains(&max_zoom) {
-            return Err(Error::params("max_zoom", format!("must be in [min_zoom, 64], got {max_zoom}")));
+            return Err(Error::params(
+                "max_zoom",
+                format!("must be in [min_zoom, 64], got {max_zoom}"),
+            ));
         }
         if self.max_shift > 64 {
-            return Err(Error::params("max_shift", format!("must be at most 64, got {}", self.max_shift)));
+            return Err(Error::params(
+                "max_shift",
+                format!("must be at most 64, got {}", self.max_shift),
+            ));
         }
         Ok(Params {
             k: self.k,
@@ -238,17 +259,51 @@ mod tests {
     #[test]
     fn rejects_out_of_range() {
         let bad = [
-            ParamsBuilder { k: 0, ..Default::default() },
-            ParamsBuilder { k: 9, ..Default::default() },
-            ParamsBuilder { upper: 0.0, ..Default::default() },
-            ParamsBuilder { upper: f64::NAN, ..Default::default() },
-            ParamsBuilder { upper: 0.25, ..Default::default() },
-            ParamsBuilder { min_private_weight: Some(0.7), ..Default::default() },
-            ParamsBuilder { min_private_weight: Some(0.5), max_private_weight: Some(0.4), ..Default::default() },
-            ParamsBuilder { max_private_weight: Some(1.5), ..Default::default() },
-            ParamsBuilder { min_zoom: 0.5, ..Default::default() },
-            ParamsBuilder { max_zoom: f64::INFINITY, ..Default::default() },
-            ParamsBuilder { max_shift: 1000, ..Default::default() },
+            ParamsBuilder {
+                k: 0,
+                ..Default::default()
+            },
+            ParamsBuilder {
+                k: 9,
+                ..Default::default()
+            },
+            ParamsBuilder {
+                upper: 0.0,
+                ..Default::default()
+            },
+            ParamsBuilder {
+                upper: f64::NAN,
+                ..Default::default()
+            },
+            ParamsBuilder {
+                upper: 0.25,
+                ..Default::default()
+            },
+            ParamsBuilder {
+                min_private_weight: Some(0.7),
+                ..Default::default()
+            },
+            ParamsBuilder {
+                min_private_weight: Some(0.5),
+                max_private_weight: Some(0.4),
+                ..Default::default()
+            },
+            ParamsBuilder {
+                max_private_weight: Some(1.5),
+                ..Default::default()
+            },
+            ParamsBuilder {
+                min_zoom: 0.5,
+                ..Default::default()
+            },
+            ParamsBuilder {
+                max_zoom: f64::INFINITY,
+                ..Default::default()
+            },
+            ParamsBuilder {
+                max_shift: 1000,
+                ..Default::default()
+            },
         ];
         for b in bad {
             let err = b.build().expect_err("should be rejected");

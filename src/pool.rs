@@ -40,7 +40,11 @@ pub struct PoolImage {
 
 impl std::fmt::Debug for PoolImage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "PoolImage({}x{}x{})", self.width, self.height, self.channels)
+        write!(
+            f,
+            "PoolImage({}x{}x{})",
+            self.width, self.height, self.channels
+        )
     }
 }
 
@@ -48,7 +52,9 @@ impl PoolImage {
     /// Wraps packed 8-bit pixels (1 = grey, 3 = RGB channels).
     pub fn new(width: u32, height: u32, channels: u8, pixels: Vec<u8>) -> Result<PoolImage> {
         if !(channels == 1 || channels == 3) {
-            return Err(Error::InvalidPool(format!("images must have 1 or 3 channels, got {channels}")));
+            return Err(Error::InvalidPool(format!(
+                "images must have 1 or 3 channels, got {channels}"
+            )));
         }
         if width == 0 || height == 0 || width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE {
             return Err(Error::InvalidPool(format!(
@@ -62,7 +68,12 @@ impl PoolImage {
                 pixels.len()
             )));
         }
-        Ok(PoolImage { width, height, channels, pixels })
+        Ok(PoolImage {
+            width,
+            height,
+            channels,
+            pixels,
+        })
     }
 
     /// From a decoded `image` value; alpha is dropped, 16-bit is reduced to 8.
@@ -109,7 +120,9 @@ impl PoolImage {
         let scale = side as f64 / short as f64;
         let w = ((self.width as f64 * scale).round() as u32).max(1);
         let h = ((self.height as f64 * scale).round() as u32).max(1);
-        let img = self.to_dynamic().resize_exact(w, h, image::imageops::FilterType::Lanczos3);
+        let img = self
+            .to_dynamic()
+            .resize_exact(w, h, image::imageops::FilterType::Lanczos3);
         PoolImage::from_dynamic(&img)
     }
 
@@ -122,7 +135,11 @@ impl PoolImage {
             width: self.width,
             height: self.height,
             channels: 1,
-            pixels: self.pixels.chunks_exact(3).map(|p| luma_u8(p[0], p[1], p[2])).collect(),
+            pixels: self
+                .pixels
+                .chunks_exact(3)
+                .map(|p| luma_u8(p[0], p[1], p[2]))
+                .collect(),
         }
     }
 }
@@ -167,7 +184,9 @@ impl PublicPool {
         }
         let total: usize = images.iter().map(|i| i.pixels.len()).sum();
         if total > MAX_TOTAL_BYTES {
-            return Err(Error::InvalidPool(format!("corpus exceeds {MAX_TOTAL_BYTES} bytes")));
+            return Err(Error::InvalidPool(format!(
+                "corpus exceeds {MAX_TOTAL_BYTES} bytes"
+            )));
         }
         let mut h = Sha256::new();
         h.update(FINGERPRINT_DOMAIN);
@@ -179,7 +198,10 @@ impl PublicPool {
             h.update(&img.pixels);
         }
         let fingerprint: [u8; 32] = h.finalize().into();
-        Ok(PublicPool { images, fingerprint })
+        Ok(PublicPool {
+            images,
+            fingerprint,
+        })
     }
 
     /// The corpus bundled with the crate: photos from Debian wallpaper packages.
@@ -197,7 +219,10 @@ impl PublicPool {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
         if bytes.starts_with(PACK_MAGIC) {
             PublicPool::from_packed(&bytes)
-        } else if is_idx_name(path) || bytes.starts_with(&[0x1f, 0x8b]) || bytes.starts_with(&[0, 0]) {
+        } else if is_idx_name(path)
+            || bytes.starts_with(&[0x1f, 0x8b])
+            || bytes.starts_with(&[0, 0])
+        {
             PublicPool::from_images(read_idx(&bytes).map_err(|e| in_file(e, path))?)
         } else {
             let img = decode_image(path, &bytes)?;
@@ -213,14 +238,17 @@ impl PublicPool {
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
                 p.is_file()
-                    && p.extension()
-                        .and_then(|e| e.to_str())
-                        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg"))
+                    && p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        matches!(e.to_ascii_lowercase().as_str(), "png" | "jpg" | "jpeg")
+                    })
             })
             .collect();
         files.sort();
         if files.is_empty() {
-            return Err(Error::InvalidPool(format!("no PNG or JPEG files in {}", dir.display())));
+            return Err(Error::InvalidPool(format!(
+                "no PNG or JPEG files in {}",
+                dir.display()
+            )));
         }
         let images = files
             .iter()
@@ -236,7 +264,9 @@ impl PublicPool {
     /// length-prefixed PNG (lossless, so the fingerprint survives decoders).
     pub fn from_packed(bytes: &[u8]) -> Result<PublicPool> {
         let corrupt = |why: &str| Error::InvalidPool(format!("corrupt pool file: {why}"));
-        let rest = bytes.strip_prefix(PACK_MAGIC.as_slice()).ok_or_else(|| corrupt("bad magic"))?;
+        let rest = bytes
+            .strip_prefix(PACK_MAGIC.as_slice())
+            .ok_or_else(|| corrupt("bad magic"))?;
         let (count, mut rest) = take_u32(rest).ok_or_else(|| corrupt("truncated header"))?;
         let count = count as usize;
         if count == 0 || count > MAX_IMAGES {
@@ -377,7 +407,8 @@ fn slot_choices(width: u32, height: u32, g: Geometry, params: &Params) -> f64 {
                 .map(|cw| {
                     // Approximate for non-square models: the key derives both
                     // sides from one zoom, this derives the height from the width.
-                    let ch = (cw as usize * g.height / g.width).clamp(g.height, height as usize) as u32;
+                    let ch =
+                        (cw as usize * g.height / g.width).clamp(g.height, height as usize) as u32;
                     (width - cw + 1) as f64 * (height - ch + 1) as f64
                 })
                 .sum::<f64>()
@@ -408,19 +439,33 @@ impl PreparedPool {
     pub fn new(pool: &PublicPool, geometry: Geometry) -> Result<PreparedPool> {
         pool.check_for(geometry)?;
         let c = geometry.channels;
-        let total: usize = pool.images.iter().map(|i| i.width as usize * i.height as usize * c).sum();
+        let total: usize = pool
+            .images
+            .iter()
+            .map(|i| i.width as usize * i.height as usize * c)
+            .sum();
         if total > u32::MAX as usize - 4 {
-            return Err(Error::InvalidPool("corpus too large for 32-bit offsets".into()));
+            return Err(Error::InvalidPool(
+                "corpus too large for 32-bit offsets".into(),
+            ));
         }
         // Padded to whole u32 words, which is how the GPU reads it.
         let mut bytes = Vec::with_capacity(total.div_ceil(4) * 4);
         let mut entries = Vec::with_capacity(pool.images.len());
         for img in &pool.images {
-            entries.push(Entry { offset: bytes.len() as u32, width: img.width, height: img.height });
+            entries.push(Entry {
+                offset: bytes.len() as u32,
+                width: img.width,
+                height: img.height,
+            });
             let plane = img.width as usize * img.height as usize;
             match (img.channels, c) {
                 (1, 1) => bytes.extend_from_slice(&img.pixels),
-                (3, 1) => bytes.extend(img.pixels.chunks_exact(3).map(|p| luma_u8(p[0], p[1], p[2]))),
+                (3, 1) => bytes.extend(
+                    img.pixels
+                        .chunks_exact(3)
+                        .map(|p| luma_u8(p[0], p[1], p[2])),
+                ),
                 (1, 3) => {
                     for _ in 0..3 {
                         bytes.extend_from_slice(&img.pixels);
@@ -434,7 +479,12 @@ impl PreparedPool {
             }
         }
         bytes.resize(total.div_ceil(4) * 4, 0);
-        Ok(PreparedPool { geometry, bytes, entries, fingerprint: pool.fingerprint })
+        Ok(PreparedPool {
+            geometry,
+            bytes,
+            entries,
+            fingerprint: pool.fingerprint,
+        })
     }
 
     /// The raw value of one source pixel, 0 outside the image (black
@@ -445,7 +495,8 @@ impl PreparedPool {
             return 0.0;
         }
         let plane = e.width as usize * e.height as usize;
-        self.bytes[e.offset as usize + c * plane + y as usize * e.width as usize + x as usize] as f32
+        self.bytes[e.offset as usize + c * plane + y as usize * e.width as usize + x as usize]
+            as f32
     }
 }
 
@@ -475,7 +526,10 @@ fn image_limits(max_alloc: usize) -> image::Limits {
 }
 
 fn decode_image(path: &Path, bytes: &[u8]) -> Result<PoolImage> {
-    let fail = |reason: String| Error::ImageDecode { path: path.to_path_buf(), reason };
+    let fail = |reason: String| Error::ImageDecode {
+        path: path.to_path_buf(),
+        reason,
+    };
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| fail(e.to_string()))?;
@@ -485,7 +539,8 @@ fn decode_image(path: &Path, bytes: &[u8]) -> Result<PoolImage> {
 }
 
 fn decode_png_bounded(png: &[u8], budget: usize) -> std::result::Result<PoolImage, String> {
-    let mut reader = image::ImageReader::with_format(std::io::Cursor::new(png), image::ImageFormat::Png);
+    let mut reader =
+        image::ImageReader::with_format(std::io::Cursor::new(png), image::ImageFormat::Png);
     reader.limits(image_limits(budget));
     let img = reader.decode().map_err(|e| e.to_string())?;
     PoolImage::from_dynamic(&img).map_err(|e| e.to_string())
@@ -523,7 +578,9 @@ pub(crate) fn read_idx(bytes: &[u8]) -> Result<Vec<PoolImage>> {
     let mut dims = Vec::with_capacity(ndim);
     let mut rest = &data[4..];
     for _ in 0..ndim {
-        let (head, r) = rest.split_first_chunk::<4>().ok_or_else(|| bad("truncated header"))?;
+        let (head, r) = rest
+            .split_first_chunk::<4>()
+            .ok_or_else(|| bad("truncated header"))?;
         dims.push(u32::from_be_bytes(*head) as usize);
         rest = r;
     }
@@ -532,16 +589,28 @@ pub(crate) fn read_idx(bytes: &[u8]) -> Result<Vec<PoolImage>> {
     if ndim == 4 && c != 3 {
         return Err(bad("the fourth dimension must be 3 (RGB)"));
     }
-    if n == 0 || n > MAX_IMAGES || h == 0 || w == 0 || h > MAX_IMAGE_SIDE as usize || w > MAX_IMAGE_SIDE as usize {
+    if n == 0
+        || n > MAX_IMAGES
+        || h == 0
+        || w == 0
+        || h > MAX_IMAGE_SIDE as usize
+        || w > MAX_IMAGE_SIDE as usize
+    {
         return Err(bad("dimensions out of range"));
     }
     let per = h * w * c;
-    let needed = n.checked_mul(per).and_then(|v| v.checked_mul(elem)).ok_or_else(|| bad("size overflow"))?;
+    let needed = n
+        .checked_mul(per)
+        .and_then(|v| v.checked_mul(elem))
+        .ok_or_else(|| bad("size overflow"))?;
     if n * per > MAX_TOTAL_BYTES {
         return Err(bad("dataset too large"));
     }
     if rest.len() != needed {
-        return Err(bad(&format!("expected {needed} data bytes, found {}", rest.len())));
+        return Err(bad(&format!(
+            "expected {needed} data bytes, found {}",
+            rest.len()
+        )));
     }
     let mut images = Vec::with_capacity(n);
     for i in 0..n {
@@ -590,7 +659,13 @@ mod tests {
     fn corrupt_packs_are_errors() {
         let good = tiny(2, 30).to_packed().unwrap();
         for cut in [0, 5, 8, 11, 12, 20, good.len() - 1] {
-            assert!(matches!(PublicPool::from_packed(&good[..cut]), Err(Error::InvalidPool(_))), "cut {cut}");
+            assert!(
+                matches!(
+                    PublicPool::from_packed(&good[..cut]),
+                    Err(Error::InvalidPool(_))
+                ),
+                "cut {cut}"
+            );
         }
         let mut flipped = good.clone();
         flipped[40] ^= 0xff;
@@ -616,14 +691,22 @@ mod tests {
     #[test]
     fn small_images_and_empty_pools_are_rejected() {
         assert!(PublicPool::from_images(vec![]).is_err());
-        let g = Geometry { channels: 1, height: 28, width: 28 };
+        let g = Geometry {
+            channels: 1,
+            height: 28,
+            width: 28,
+        };
         assert!(tiny(1, 27).check_for(g).is_err());
         assert!(tiny(1, 28).check_for(g).is_ok());
     }
 
     #[test]
     fn effective_size_counts_shifts_and_crops() {
-        let g = Geometry { channels: 1, height: 28, width: 28 };
+        let g = Geometry {
+            channels: 1,
+            height: 28,
+            width: 28,
+        };
         let p = Params::default();
         // 5x5 shifts x 2 flips per model-sized image.
         assert!((tiny(4, 28).effective_log2(g, &p) - (4.0f64 * 50.0).log2()).abs() < 1e-9);

@@ -40,11 +40,16 @@ impl Geometry {
     }
     fn validate(&self) -> Result<()> {
         if !(self.channels == 1 || self.channels == 3) {
-            return Err(Error::InvalidSpec(format!("channels must be 1 or 3, got {}", self.channels)));
+            return Err(Error::InvalidSpec(format!(
+                "channels must be 1 or 3, got {}",
+                self.channels
+            )));
         }
         for (name, v) in [("height", self.height), ("width", self.width)] {
             if !(1..=MAX_MODEL_SIDE).contains(&v) {
-                return Err(Error::InvalidSpec(format!("{name} must be 1..={MAX_MODEL_SIDE}, got {v}")));
+                return Err(Error::InvalidSpec(format!(
+                    "{name} must be 1..={MAX_MODEL_SIDE}, got {v}"
+                )));
             }
         }
         Ok(())
@@ -62,7 +67,10 @@ pub struct Affine {
 
 impl Affine {
     fn new(mean: &[f64], std: &[f64]) -> Affine {
-        let mut a = Affine { scale: [0.0; 3], offset: [0.0; 3] };
+        let mut a = Affine {
+            scale: [0.0; 3],
+            offset: [0.0; 3],
+        };
         for c in 0..mean.len().min(3) {
             a.scale[c] = (1.0 / (255.0 * std[c])) as f32;
             a.offset[c] = (-mean[c] / std[c]) as f32;
@@ -105,10 +113,16 @@ impl TryFrom<RawSpec> for ModelSpec {
         let c = raw.input.channels;
         let check = |name: &str, mean: &[f64], std: &[f64]| -> Result<()> {
             if mean.len() != c || std.len() != c {
-                return Err(Error::InvalidSpec(format!("{name}: mean and std need {c} values each")));
+                return Err(Error::InvalidSpec(format!(
+                    "{name}: mean and std need {c} values each"
+                )));
             }
-            if mean.iter().any(|m| !m.is_finite()) || std.iter().any(|s| !s.is_finite() || *s <= 0.0) {
-                return Err(Error::InvalidSpec(format!("{name}: mean must be finite and std positive")));
+            if mean.iter().any(|m| !m.is_finite())
+                || std.iter().any(|s| !s.is_finite() || *s <= 0.0)
+            {
+                return Err(Error::InvalidSpec(format!(
+                    "{name}: mean must be finite and std positive"
+                )));
             }
             Ok(())
         };
@@ -116,7 +130,11 @@ impl TryFrom<RawSpec> for ModelSpec {
         match (&raw.pool_mean, &raw.pool_std) {
             (None, None) => {}
             (Some(m), Some(s)) => check("pool normalisation", m, s)?,
-            _ => return Err(Error::InvalidSpec("pool_mean and pool_std go together".into())),
+            _ => {
+                return Err(Error::InvalidSpec(
+                    "pool_mean and pool_std go together".into(),
+                ));
+            }
         }
         let max_shift = raw.encryption.max_shift() as usize;
         if 2 * max_shift >= raw.input.height.min(raw.input.width) {
@@ -126,7 +144,9 @@ impl TryFrom<RawSpec> for ModelSpec {
             )));
         }
         if raw.name.is_empty() || raw.name.len() > 128 {
-            return Err(Error::InvalidSpec("name must have 1 to 128 characters".into()));
+            return Err(Error::InvalidSpec(
+                "name must have 1 to 128 characters".into(),
+            ));
         }
         Ok(ModelSpec { raw })
     }
@@ -139,12 +159,27 @@ impl From<ModelSpec> for RawSpec {
 }
 
 const FASHION_MNIST_LABELS: [&str; 10] = [
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
 ];
 
 impl ModelSpec {
     /// Builds and validates a spec.
-    pub fn new(name: &str, input: Geometry, mean: Vec<f64>, std: Vec<f64>, encryption: Params) -> Result<ModelSpec> {
+    pub fn new(
+        name: &str,
+        input: Geometry,
+        mean: Vec<f64>,
+        std: Vec<f64>,
+        encryption: Params,
+    ) -> Result<ModelSpec> {
         ModelSpec::try_from(RawSpec {
             name: name.into(),
             input,
@@ -163,7 +198,11 @@ impl ModelSpec {
     pub fn fashion_mnist() -> ModelSpec {
         let mut s = ModelSpec::new(
             "fashion-mnist",
-            Geometry { channels: 1, height: 28, width: 28 },
+            Geometry {
+                channels: 1,
+                height: 28,
+                width: 28,
+            },
             vec![0.2860],
             vec![0.3530],
             Params::default(),
@@ -177,7 +216,11 @@ impl ModelSpec {
     pub fn imagenet_224() -> ModelSpec {
         ModelSpec::new(
             "imagenet-224",
-            Geometry { channels: 3, height: 224, width: 224 },
+            Geometry {
+                channels: 3,
+                height: 224,
+                width: 224,
+            },
             vec![0.485, 0.456, 0.406],
             vec![0.229, 0.224, 0.225],
             Params::default(),
@@ -232,7 +275,10 @@ impl ModelSpec {
     }
     /// The same spec with other encryption parameters (validated again).
     pub fn with_params(&self, params: Params) -> Result<ModelSpec> {
-        ModelSpec::try_from(RawSpec { encryption: params, ..self.raw.clone() })
+        ModelSpec::try_from(RawSpec {
+            encryption: params,
+            ..self.raw.clone()
+        })
     }
     /// The same spec bound to a corpus fingerprint.
     pub fn with_pool_fingerprint(mut self, fingerprint: Option<String>) -> ModelSpec {
@@ -264,7 +310,10 @@ mod tests {
             "{not json".to_string(),
         ];
         for c in cases {
-            assert!(matches!(ModelSpec::from_json(&c), Err(Error::InvalidSpec(_))), "{c}");
+            assert!(
+                matches!(ModelSpec::from_json(&c), Err(Error::InvalidSpec(_))),
+                "{c}"
+            );
         }
     }
 }

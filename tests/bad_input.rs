@@ -2,7 +2,10 @@
 
 mod common;
 
-use edgehide::{BackendChoice, Encryptor, Error, FrameRef, Geometry, ModelSpec, OneTimeKey, PixelFormat, PlainTensor, PoolImage, PublicPool};
+use edgehide::{
+    BackendChoice, Encryptor, Error, FrameRef, Geometry, ModelSpec, OneTimeKey, PixelFormat,
+    PlainTensor, PoolImage, PublicPool,
+};
 use rand::RngExt;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -30,20 +33,40 @@ fn frames_with_wrong_sizes_or_strides() {
 #[test]
 fn tensors_with_wrong_shape_or_nan() {
     let g = fm().geometry();
-    assert!(matches!(PlainTensor::new(g, vec![0.0; 783]), Err(Error::InvalidFrame(_))));
+    assert!(matches!(
+        PlainTensor::new(g, vec![0.0; 783]),
+        Err(Error::InvalidFrame(_))
+    ));
     let mut v = vec![0.0; 784];
     v[100] = f32::NAN;
     assert!(matches!(PlainTensor::new(g, v), Err(Error::NonFinite(_))));
     // A tensor for another model.
     let pool = PublicPool::bundled().unwrap();
     let enc = Encryptor::new(fm(), &pool, BackendChoice::Cpu).unwrap();
-    let other = PlainTensor::new(Geometry { channels: 1, height: 32, width: 32 }, vec![0.0; 1024]).unwrap();
+    let other = PlainTensor::new(
+        Geometry {
+            channels: 1,
+            height: 32,
+            width: 32,
+        },
+        vec![0.0; 1024],
+    )
+    .unwrap();
     let key = enc.new_key().unwrap();
-    assert!(matches!(enc.encrypt(&other, key), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        enc.encrypt(&other, key),
+        Err(Error::ShapeMismatch { .. })
+    ));
     let x = PlainTensor::new(g, vec![0.0; 784]).unwrap();
     let mut out = vec![0.0; 10];
-    assert!(enc.encrypt_cpu_into(&x, enc.new_key().unwrap(), &mut out).is_err());
-    assert!(enc.encrypt_batch(&[x.clone(), x], vec![enc.new_key().unwrap()]).is_err());
+    assert!(
+        enc.encrypt_cpu_into(&x, enc.new_key().unwrap(), &mut out)
+            .is_err()
+    );
+    assert!(
+        enc.encrypt_batch(&[x.clone(), x], vec![enc.new_key().unwrap()])
+            .is_err()
+    );
 }
 
 #[test]
@@ -51,34 +74,63 @@ fn keys_from_another_encryptor_are_refused() {
     let a = Encryptor::new(fm(), &PublicPool::bundled().unwrap(), BackendChoice::Cpu).unwrap();
     let b = Encryptor::new(fm(), &common::model_sized_corpus(3), BackendChoice::Cpu).unwrap();
     let x = PlainTensor::new(fm().geometry(), vec![0.0; 784]).unwrap();
-    assert!(matches!(b.encrypt(&x, a.new_key().unwrap()), Err(Error::KeyMismatch(_))));
+    assert!(matches!(
+        b.encrypt(&x, a.new_key().unwrap()),
+        Err(Error::KeyMismatch(_))
+    ));
     let k2 = fm().with_params(fm().params().with_k(2).unwrap()).unwrap();
     let c = Encryptor::new(k2, &PublicPool::bundled().unwrap(), BackendChoice::Cpu).unwrap();
-    assert!(matches!(c.encrypt(&x, a.new_key().unwrap()), Err(Error::KeyMismatch(_))));
+    assert!(matches!(
+        c.encrypt(&x, a.new_key().unwrap()),
+        Err(Error::KeyMismatch(_))
+    ));
 }
 
 #[test]
 fn pools_that_do_not_fit() {
-    assert!(matches!(PublicPool::from_images(vec![]), Err(Error::InvalidPool(_))));
-    let small = PublicPool::from_images(vec![PoolImage::new(20, 40, 1, vec![0; 800]).unwrap()]).unwrap();
-    assert!(matches!(Encryptor::new(fm(), &small, BackendChoice::Cpu), Err(Error::InvalidPool(_))));
+    assert!(matches!(
+        PublicPool::from_images(vec![]),
+        Err(Error::InvalidPool(_))
+    ));
+    let small =
+        PublicPool::from_images(vec![PoolImage::new(20, 40, 1, vec![0; 800]).unwrap()]).unwrap();
+    assert!(matches!(
+        Encryptor::new(fm(), &small, BackendChoice::Cpu),
+        Err(Error::InvalidPool(_))
+    ));
     assert!(PoolImage::new(10, 10, 2, vec![0; 200]).is_err());
     assert!(PoolImage::new(10, 10, 1, vec![0; 99]).is_err());
     // The model names another corpus.
     let bound = fm().with_pool_fingerprint(Some(PublicPool::bundled().unwrap().fingerprint_hex()));
-    assert!(matches!(Encryptor::new(bound, &common::model_sized_corpus(2), BackendChoice::Cpu), Err(Error::InvalidPool(_))));
+    assert!(matches!(
+        Encryptor::new(bound, &common::model_sized_corpus(2), BackendChoice::Cpu),
+        Err(Error::InvalidPool(_))
+    ));
 }
 
 #[test]
 fn unreadable_files() {
     let dir = tempfile::tempdir().unwrap();
     // Missing path.
-    assert!(matches!(PublicPool::load(&dir.path().join("nope.ehpool")), Err(Error::Io { .. })));
+    assert!(matches!(
+        PublicPool::load(&dir.path().join("nope.ehpool")),
+        Err(Error::Io { .. })
+    ));
     // Empty folder.
-    assert!(matches!(PublicPool::load(dir.path()), Err(Error::InvalidPool(_))));
+    assert!(matches!(
+        PublicPool::load(dir.path()),
+        Err(Error::InvalidPool(_))
+    ));
     // A corrupt PNG in a folder.
-    std::fs::write(dir.path().join("broken.png"), b"\x89PNG\r\n\x1a\nnot really").unwrap();
-    assert!(matches!(PublicPool::load(dir.path()), Err(Error::ImageDecode { .. })));
+    std::fs::write(
+        dir.path().join("broken.png"),
+        b"\x89PNG\r\n\x1a\nnot really",
+    )
+    .unwrap();
+    assert!(matches!(
+        PublicPool::load(dir.path()),
+        Err(Error::ImageDecode { .. })
+    ));
     // An IDX file with a NaN pixel.
     let mut idx = vec![0, 0, 0x0D, 3, 0, 0, 0, 1, 0, 0, 0, 28, 0, 0, 0, 28];
     for i in 0..784 {
@@ -92,10 +144,16 @@ fn unreadable_files() {
     std::fs::write(&bad, b"EHPOOL01\xff\xff\xff\xff").unwrap();
     assert!(matches!(PublicPool::load(&bad), Err(Error::InvalidPool(_))));
     // Specs.
-    assert!(matches!(ModelSpec::from_json_file(&dir.path().join("none.json")), Err(Error::Io { .. })));
+    assert!(matches!(
+        ModelSpec::from_json_file(&dir.path().join("none.json")),
+        Err(Error::Io { .. })
+    ));
     let spec = dir.path().join("bad.json");
     std::fs::write(&spec, r#"{"name": "x"}"#).unwrap();
-    assert!(matches!(ModelSpec::from_json_file(&spec), Err(Error::InvalidSpec(_))));
+    assert!(matches!(
+        ModelSpec::from_json_file(&spec),
+        Err(Error::InvalidSpec(_))
+    ));
 }
 
 /// Random truncations and byte flips of valid pool and IDX files: each
@@ -122,7 +180,10 @@ fn mutated_pool_and_idx_bytes_never_panic() {
             }
             _ => {
                 let at = rng.random_range(0..b.len());
-                b.splice(at..at, (0..rng.random_range(1..16)).map(|_| rng.random::<u8>()));
+                b.splice(
+                    at..at,
+                    (0..rng.random_range(1..16)).map(|_| rng.random::<u8>()),
+                );
             }
         }
         if i % 2 == 0 {
@@ -142,5 +203,11 @@ fn insecure_constructor_is_only_in_test_builds() {
     // this constant being false there).
     assert!(edgehide::INSECURE_TEST_KEYS);
     let enc = Encryptor::new(fm(), &common::model_sized_corpus(2), BackendChoice::Cpu).unwrap();
-    assert_eq!(format!("{:?}", OneTimeKey::insecure_from_seed([1; 32], &enc).unwrap()), "OneTimeKey { <redacted> }");
+    assert_eq!(
+        format!(
+            "{:?}",
+            OneTimeKey::insecure_from_seed([1; 32], &enc).unwrap()
+        ),
+        "OneTimeKey { <redacted> }"
+    );
 }

@@ -9,7 +9,9 @@ fn edgehide() -> Command {
 }
 
 fn write_png(path: &std::path::Path, w: u32, h: u32) {
-    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 3) as u8, (y * 5) as u8, ((x + y) % 256) as u8]));
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x * 3) as u8, (y * 5) as u8, ((x + y) % 256) as u8])
+    });
     img.save(path).unwrap();
 }
 
@@ -31,8 +33,15 @@ fn encrypt_writes_one_npy_per_image_and_nothing_else() {
         .arg(&b)
         .output()
         .unwrap();
-    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    let mut files: Vec<_> = std::fs::read_dir(&out).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let mut files: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     files.sort();
     assert_eq!(files, ["a.npy", "b.npy"]);
     let bytes = std::fs::read(out.join("a.npy")).unwrap();
@@ -81,12 +90,27 @@ fn pool_build_then_info() {
         write_png(&src.join(format!("p{i}.png")), 300 + i * 10, 200);
     }
     let pack = dir.path().join("mine.ehpool");
-    let out = edgehide().args(["pool", "build"]).arg(&src).arg("--out").arg(&pack).args(["--max-side", "100"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = edgehide()
+        .args(["pool", "build"])
+        .arg(&src)
+        .arg("--out")
+        .arg(&pack)
+        .args(["--max-side", "100"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let pool = edgehide::PublicPool::load(&pack).unwrap();
     assert_eq!(pool.len(), 3);
     assert_eq!(pool.images()[0].height(), 100);
-    let info = edgehide().args(["pool", "info"]).arg(&pack).output().unwrap();
+    let info = edgehide()
+        .args(["pool", "info"])
+        .arg(&pack)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&info.stdout);
     assert!(text.contains("images (M): 3"), "{text}");
     assert!(text.contains(&pool.fingerprint_hex()), "{text}");

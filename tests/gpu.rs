@@ -18,31 +18,60 @@ fn shaders_validate() {
             continue;
         }
         let src = std::fs::read_to_string(&path).unwrap();
-        let module = naga::front::wgsl::parse_str(&src).unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)));
-        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::default())
-            .validate(&module)
-            .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
-        assert_eq!(module.entry_points.len(), 1, "{}: one entry point per file", path.display());
+        let module = naga::front::wgsl::parse_str(&src)
+            .unwrap_or_else(|e| panic!("{}: {}", path.display(), e.emit_to_string(&src)));
+        naga::valid::Validator::new(
+            naga::valid::ValidationFlags::all(),
+            naga::valid::Capabilities::default(),
+        )
+        .validate(&module)
+        .unwrap_or_else(|e| panic!("{}: {e:?}", path.display()));
+        assert_eq!(
+            module.entry_points.len(),
+            1,
+            "{}: one entry point per file",
+            path.display()
+        );
         n += 1;
     }
     assert!(n >= 1);
     // The shader the library embeds is the one on disk.
-    assert_eq!(edgehide::encrypt::MIX_SHADER, std::fs::read_to_string(dir.join("instahide_mix.wgsl")).unwrap());
+    assert_eq!(
+        edgehide::encrypt::MIX_SHADER,
+        std::fs::read_to_string(dir.join("instahide_mix.wgsl")).unwrap()
+    );
 }
 
 #[test]
 fn gpu_matches_cpu_on_known_answer_vectors() {
     for case in common::cases() {
-        let Some(gpu) = common::gpu_encryptor(case.spec.clone(), &case.pool) else { return };
+        let Some(gpu) = common::gpu_encryptor(case.spec.clone(), &case.pool) else {
+            return;
+        };
         assert!(matches!(gpu.backend(), Backend::Gpu(_)));
         let cpu = Encryptor::new(case.spec.clone(), &case.pool, BackendChoice::Cpu).unwrap();
-        let want = cpu.encrypt_reference(&case.input, OneTimeKey::insecure_from_seed(case.seed, &cpu).unwrap()).unwrap();
-        let got = gpu.encrypt(&case.input, OneTimeKey::insecure_from_seed(case.seed, &gpu).unwrap()).unwrap();
+        let want = cpu
+            .encrypt_reference(
+                &case.input,
+                OneTimeKey::insecure_from_seed(case.seed, &cpu).unwrap(),
+            )
+            .unwrap();
+        let got = gpu
+            .encrypt(
+                &case.input,
+                OneTimeKey::insecure_from_seed(case.seed, &gpu).unwrap(),
+            )
+            .unwrap();
         let err = common::rel_err(got.data(), want.data());
         eprintln!("{}: GPU vs CPU relative error {err:e}", case.name);
         assert!(err <= TOL, "{}: relative error {err:e}", case.name);
         // Same signs everywhere: the mask is applied identically.
-        let sign_flips = got.data().iter().zip(want.data()).filter(|(a, b)| a.is_sign_negative() != b.is_sign_negative() && a.abs() > 1e-6).count();
+        let sign_flips = got
+            .data()
+            .iter()
+            .zip(want.data())
+            .filter(|(a, b)| a.is_sign_negative() != b.is_sign_negative() && a.abs() > 1e-6)
+            .count();
         assert_eq!(sign_flips, 0, "{}", case.name);
     }
 }
@@ -51,16 +80,25 @@ fn gpu_matches_cpu_on_known_answer_vectors() {
 fn gpu_batches_in_chunks_match_cpu_for_224x224x3() {
     let spec = ModelSpec::imagenet_224();
     let pool = PublicPool::bundled().unwrap();
-    let Some(gpu) = common::gpu_encryptor(spec.clone(), &pool) else { return };
+    let Some(gpu) = common::gpu_encryptor(spec.clone(), &pool) else {
+        return;
+    };
     // Three frames in chunks of two: two submissions.
     let gpu = gpu.with_max_gpu_chunk(2);
     let cpu = Encryptor::new(spec.clone(), &pool, BackendChoice::Cpu).unwrap();
-    let xs: Vec<_> = (0..3).map(|i| common::synthetic_input(&spec, 320 + 16 * i, 240)).collect();
+    let xs: Vec<_> = (0..3)
+        .map(|i| common::synthetic_input(&spec, 320 + 16 * i, 240))
+        .collect();
     let seeds: Vec<[u8; 32]> = (0..3u8).map(|i| [40 + i; 32]).collect();
-    let keys = seeds.iter().map(|s| OneTimeKey::insecure_from_seed(*s, &gpu).unwrap()).collect();
+    let keys = seeds
+        .iter()
+        .map(|s| OneTimeKey::insecure_from_seed(*s, &gpu).unwrap())
+        .collect();
     let got = gpu.encrypt_batch(&xs, keys).unwrap();
     for ((x, seed), g) in xs.iter().zip(&seeds).zip(&got) {
-        let want = cpu.encrypt_cpu(x, OneTimeKey::insecure_from_seed(*seed, &cpu).unwrap()).unwrap();
+        let want = cpu
+            .encrypt_cpu(x, OneTimeKey::insecure_from_seed(*seed, &cpu).unwrap())
+            .unwrap();
         let err = common::rel_err(g.data(), want.data());
         assert!(err <= TOL, "relative error {err:e}");
     }
@@ -71,7 +109,10 @@ fn auto_reports_its_backend() {
     let pool = common::model_sized_corpus(4);
     let enc = Encryptor::new(ModelSpec::fashion_mnist(), &pool, BackendChoice::Auto).unwrap();
     match enc.backend() {
-        Backend::Cpu => assert!(enc.fallback_reason().is_some(), "a CPU fallback must say why"),
+        Backend::Cpu => assert!(
+            enc.fallback_reason().is_some(),
+            "a CPU fallback must say why"
+        ),
         Backend::Gpu(name) => {
             assert!(!name.is_empty());
             assert!(enc.fallback_reason().is_none());

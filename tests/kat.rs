@@ -23,7 +23,9 @@ struct Vector {
 }
 
 fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(format!("kat-{name}.json"))
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(format!("kat-{name}.json"))
 }
 
 fn sha(values: &[f32]) -> String {
@@ -43,9 +45,19 @@ fn known_answer_vectors() {
         let key = OneTimeKey::insecure_from_seed(case.seed, &enc).unwrap();
         let view = key.insecure_view();
         let reference = enc.encrypt_reference(&case.input, key).unwrap();
-        let fast = enc.encrypt_cpu(&case.input, OneTimeKey::insecure_from_seed(case.seed, &enc).unwrap()).unwrap();
+        let fast = enc
+            .encrypt_cpu(
+                &case.input,
+                OneTimeKey::insecure_from_seed(case.seed, &enc).unwrap(),
+            )
+            .unwrap();
         // Same values in the same order: bit-identical.
-        assert_eq!(reference.data(), fast.data(), "{}: fast path differs from the reference", case.name);
+        assert_eq!(
+            reference.data(),
+            fast.data(),
+            "{}: fast path differs from the reference",
+            case.name
+        );
 
         let got = Vector {
             name: case.name.into(),
@@ -64,12 +76,24 @@ fn known_answer_vectors() {
         }
         let want: Vector = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         assert_eq!(got.spec, want.spec, "{}: spec", case.name);
-        assert_eq!(got.pool_fingerprint, want.pool_fingerprint, "{}: corpus", case.name);
-        assert_eq!(got.input_sha256, want.input_sha256, "{}: preprocessing", case.name);
+        assert_eq!(
+            got.pool_fingerprint, want.pool_fingerprint,
+            "{}: corpus",
+            case.name
+        );
+        assert_eq!(
+            got.input_sha256, want.input_sha256,
+            "{}: preprocessing",
+            case.name
+        );
         assert_eq!(got.weights, want.weights, "{}: coefficients", case.name);
         assert_eq!(got.slots, want.slots, "{}: public slots", case.name);
         let err = common::rel_err(&got.output, &want.output);
-        assert!(err <= 1e-6, "{}: output differs from the vector, relative error {err:e}", case.name);
+        assert!(
+            err <= 1e-6,
+            "{}: output differs from the vector, relative error {err:e}",
+            case.name
+        );
     }
 }
 
@@ -79,7 +103,38 @@ fn vectors_are_sensitive_to_the_key() {
     let enc = Encryptor::new(case.spec.clone(), &case.pool, BackendChoice::Cpu).unwrap();
     let mut other = case.seed;
     other[31] ^= 1;
-    let a = enc.encrypt_reference(&case.input, OneTimeKey::insecure_from_seed(case.seed, &enc).unwrap()).unwrap();
-    let b = enc.encrypt_reference(&case.input, OneTimeKey::insecure_from_seed(other, &enc).unwrap()).unwrap();
+    let a = enc
+        .encrypt_reference(
+            &case.input,
+            OneTimeKey::insecure_from_seed(case.seed, &enc).unwrap(),
+        )
+        .unwrap();
+    let b = enc
+        .encrypt_reference(
+            &case.input,
+            OneTimeKey::insecure_from_seed(other, &enc).unwrap(),
+        )
+        .unwrap();
     assert!(common::rel_err(a.data(), b.data()) > 0.1);
+}
+
+#[test]
+fn cpu_batch_equals_the_reference_frame_by_frame() {
+    let case = common::cases().remove(0);
+    let enc = Encryptor::new(case.spec.clone(), &case.pool, BackendChoice::Cpu).unwrap();
+    let xs: Vec<_> = (0..9)
+        .map(|i| common::synthetic_input(&case.spec, 60 + i, 50))
+        .collect();
+    let seeds: Vec<[u8; 32]> = (0..9u8).map(|i| [100 + i; 32]).collect();
+    let keys = seeds
+        .iter()
+        .map(|s| OneTimeKey::insecure_from_seed(*s, &enc).unwrap())
+        .collect();
+    let batch = enc.encrypt_batch(&xs, keys).unwrap();
+    for ((x, s), got) in xs.iter().zip(&seeds).zip(&batch) {
+        let want = enc
+            .encrypt_reference(x, OneTimeKey::insecure_from_seed(*s, &enc).unwrap())
+            .unwrap();
+        assert_eq!(got.data(), want.data());
+    }
 }

@@ -5,10 +5,16 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 use edgehide::dataset::{self, Split};
-use edgehide::{BackendChoice, Encryptor, FrameRef, ModelSpec, PixelFormat, PoolImage, Preprocessor, PublicPool};
+use edgehide::{
+    BackendChoice, Encryptor, FrameRef, ModelSpec, PixelFormat, PoolImage, Preprocessor, PublicPool,
+};
 
 #[derive(Parser)]
-#[command(name = "edgehide", version, about = "One-time-key InstaHide encryption for private cloud image classification")]
+#[command(
+    name = "edgehide",
+    version,
+    about = "One-time-key InstaHide encryption for private cloud image classification"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -96,7 +102,10 @@ fn main() {
         .init();
     if let Err(e) = run(Cli::parse()) {
         eprintln!("error: {e:#}");
-        let code = e.downcast_ref::<edgehide::Error>().map(|e| e.code()).unwrap_or(100);
+        let code = e
+            .downcast_ref::<edgehide::Error>()
+            .map(|e| e.code())
+            .unwrap_or(100);
         std::process::exit(code.min(125) as i32);
     }
 }
@@ -110,7 +119,14 @@ fn load_pool(path: Option<&Path>) -> Result<PublicPool> {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Encrypt { spec, pool, k, backend, out, images } => {
+        Command::Encrypt {
+            spec,
+            pool,
+            k,
+            backend,
+            out,
+            images,
+        } => {
             let mut spec = ModelSpec::from_json_file(&spec)?;
             if let Some(k) = k {
                 spec = spec.with_params(spec.params().with_k(k)?)?;
@@ -131,7 +147,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Pool { command: PoolCommand::Build { input, out, max_side, gray, limit } } => {
+        Command::Pool {
+            command:
+                PoolCommand::Build {
+                    input,
+                    out,
+                    max_side,
+                    gray,
+                    limit,
+                },
+        } => {
             let pool = PublicPool::load(&input)?;
             let mut images: Vec<PoolImage> = pool.images().to_vec();
             if let Some(n) = limit {
@@ -140,17 +165,28 @@ fn run(cli: Cli) -> Result<()> {
             let images = images
                 .into_iter()
                 .map(|img| {
-                    let img = if let Some(s) = max_side { img.downscaled(s)? } else { img };
+                    let img = if let Some(s) = max_side {
+                        img.downscaled(s)?
+                    } else {
+                        img
+                    };
                     Ok(if gray { img.to_gray() } else { img })
                 })
                 .collect::<edgehide::Result<Vec<_>>>()?;
             let pool = PublicPool::from_images(images)?;
             pool.write_packed(&out)?;
             let bytes = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
-            println!("wrote {} ({} images, {bytes} bytes, {})", out.display(), pool.len(), pool.fingerprint_hex());
+            println!(
+                "wrote {} ({} images, {bytes} bytes, {})",
+                out.display(),
+                pool.len(),
+                pool.fingerprint_hex()
+            );
             Ok(())
         }
-        Command::Pool { command: PoolCommand::Info { pool, spec } } => {
+        Command::Pool {
+            command: PoolCommand::Info { pool, spec },
+        } => {
             let pool = load_pool(pool.as_deref())?;
             let spec = match spec {
                 Some(p) => ModelSpec::from_json_file(&p)?,
@@ -164,24 +200,38 @@ fn run(cli: Cli) -> Result<()> {
             println!("fingerprint: {}", pool.fingerprint_hex());
             println!("model geometry: {}x{}x{}", g.channels, g.height, g.width);
             println!("distinguishable public images per slot: 2^{log2:.1}");
-            println!("public-slot combinations per key (k={k}): 2^{:.1}", log2 * (k - 1) as f64);
+            println!(
+                "public-slot combinations per key (k={k}): 2^{:.1}",
+                log2 * (k - 1) as f64
+            );
             Ok(())
         }
         Command::Info => {
-            let enc = Encryptor::new(ModelSpec::fashion_mnist(), &PublicPool::bundled()?, BackendChoice::Auto)?;
+            let enc = Encryptor::new(
+                ModelSpec::fashion_mnist(),
+                &PublicPool::bundled()?,
+                BackendChoice::Auto,
+            )?;
             println!("backend: {}", enc.backend());
             if let Some(why) = enc.fallback_reason() {
                 println!("GPU fallback reason: {why}");
             }
             Ok(())
         }
-        Command::Demo { images, n, backend, out } => demo(images, n, backend, &out),
+        Command::Demo {
+            images,
+            n,
+            backend,
+            out,
+        } => demo(images, n, backend, &out),
     }
 }
 
 /// A grey picture of a tensor's first channel, min-max scaled, upscaled 4x.
 fn picture(values: &[f32], w: u32, h: u32) -> image::GrayImage {
-    let (lo, hi) = values.iter().fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+    let (lo, hi) = values
+        .iter()
+        .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
     let span = (hi - lo).max(1e-6);
     let small = image::GrayImage::from_fn(w, h, |x, y| {
         image::Luma([((values[(y * w + x) as usize] - lo) / span * 255.0).round() as u8])
@@ -194,7 +244,13 @@ fn demo(images: Vec<PathBuf>, n: usize, backend: BackendChoice, out: &Path) -> R
     let pool = PublicPool::bundled()?;
     let enc = Encryptor::new(spec.clone(), &pool, backend)?;
     let g = spec.geometry();
-    println!("edgehide demo: model geometry {}x{}x{}, k={}", g.channels, g.height, g.width, spec.params().k());
+    println!(
+        "edgehide demo: model geometry {}x{}x{}, k={}",
+        g.channels,
+        g.height,
+        g.width,
+        spec.params().k()
+    );
     println!("backend: {}", enc.backend());
     if let Some(why) = enc.fallback_reason() {
         println!("  (GPU unavailable: {why})");
@@ -211,13 +267,20 @@ fn demo(images: Vec<PathBuf>, n: usize, backend: BackendChoice, out: &Path) -> R
         let test = dataset::fashion_mnist(None, Split::Test)?;
         for (img, label) in test.images.iter().zip(&test.labels).take(n) {
             let f = FrameRef::packed(img.pixels(), img.width(), img.height(), PixelFormat::Gray8)?;
-            let name = spec.labels().get(*label as usize).cloned().unwrap_or_default();
+            let name = spec
+                .labels()
+                .get(*label as usize)
+                .cloned()
+                .unwrap_or_default();
             frames.push((pre.run(&f)?, name));
         }
     } else {
         for p in &images {
             let (rgb, w, h) = edgehide::frame::load_image_file(p)?;
-            frames.push((pre.run(&FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8)?)?, p.display().to_string()));
+            frames.push((
+                pre.run(&FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8)?)?,
+                p.display().to_string(),
+            ));
         }
     }
     if frames.is_empty() {
@@ -238,13 +301,19 @@ fn demo(images: Vec<PathBuf>, n: usize, backend: BackendChoice, out: &Path) -> R
         image::imageops::replace(&mut pair, &picture(x.data(), w, h), 0, 0);
         image::imageops::replace(&mut pair, &picture(e.data(), w, h), (w * 4 + 4) as i64, 0);
         let file = out.join(format!("{i:03}.png"));
-        pair.save(&file).with_context(|| format!("writing {}", file.display()))?;
+        pair.save(&file)
+            .with_context(|| format!("writing {}", file.display()))?;
         let (cx, cy) = ((i as u32 % cols) * pw + 4, (i as u32 / cols) * ph + 4);
         image::imageops::replace(&mut sheet, &pair, cx as i64, cy as i64);
-        println!("{i:3}  {name:<14} -> {} (left: the frame, right: what leaves the device)", file.display());
+        println!(
+            "{i:3}  {name:<14} -> {} (left: the frame, right: what leaves the device)",
+            file.display()
+        );
     }
     let sheet_path = out.join("sheet.png");
-    sheet.save(&sheet_path).with_context(|| format!("writing {}", sheet_path.display()))?;
+    sheet
+        .save(&sheet_path)
+        .with_context(|| format!("writing {}", sheet_path.display()))?;
     println!(
         "encrypted {} frames in {:.2} ms ({:.3} ms/frame); contact sheet: {}",
         encs.len(),
@@ -252,6 +321,8 @@ fn demo(images: Vec<PathBuf>, n: usize, backend: BackendChoice, out: &Path) -> R
         took.as_secs_f64() * 1e3 / encs.len() as f64,
         sheet_path.display()
     );
-    println!("remote classification arrives with the inference server (issue 4); keys were never written");
+    println!(
+        "remote classification arrives with the inference server (issue 4); keys were never written"
+    );
     Ok(())
 }

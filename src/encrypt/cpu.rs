@@ -25,14 +25,28 @@ pub(crate) struct Tap {
 pub(crate) fn tap(o: usize, n_out: usize, step: f32, size: u32, origin: i32, flip: bool) -> Tap {
     let o = if flip { n_out - 1 - o } else { o };
     let f = ((o as f32 + 0.5) * step - 0.5).clamp(0.0, (size - 1) as f32);
-    let i = f.floor();
-    let iu = i as u32;
-    Tap { i0: origin + iu as i32, i1: origin + (iu + 1).min(size - 1) as i32, t: f - i }
+    // f >= 0 after the clamp, so truncation is floor (and avoids a libm call).
+    let iu = f as u32;
+    let i = iu as f32;
+    Tap {
+        i0: origin + iu as i32,
+        i1: origin + (iu + 1).min(size - 1) as i32,
+        t: f - i,
+    }
 }
 
+/// `a + t (b - a)`. The scheme's one interpolation formula: the reference,
+/// the fast path and the shader all use it, in this order of operations.
+#[inline(always)]
+fn lerp(a: f32, b: f32, t: f32) -> f32 {
+    a + t * (b - a)
+}
+
+/// Bilinear interpolation, vertical first: rows `y0`/`y1` are blended at
+/// each of the two columns, then the two columns are blended.
 #[inline(always)]
 fn bilerp(p00: f32, p01: f32, p10: f32, p11: f32, tx: f32, ty: f32) -> f32 {
-    (1.0 - ty) * ((1.0 - tx) * p00 + tx * p01) + ty * ((1.0 - tx) * p10 + tx * p11)
+    lerp(lerp(p00, p10, ty), lerp(p01, p11, ty), tx)
 }
 
 /// The public image of one slot: the key's crop of a corpus image, resampled
@@ -63,7 +77,12 @@ fn public_image(pool: &PreparedPool, slot: &Slot, affine: &Affine) -> Vec<f32> {
 
 /// The reference: `m = l0*x + sum_i li*z_i`, then `e = sigma * m` with one
 /// random sign per element.
-pub(crate) fn encrypt_reference(x: &[f32], key: &OneTimeKey, pool: &PreparedPool, affine: &Affine) -> Vec<f32> {
+pub(crate) fn encrypt_reference(
+    x: &[f32],
+    key: &OneTimeKey,
+    pool: &PreparedPool,
+    affine: &Affine,
+) -> Vec<f32> {
     let w = key.weights();
     // Mix.
     let mut m: Vec<f32> = x.iter().map(|v| w[0] * v).collect();
@@ -80,20 +99,29 @@ pub(crate) fn encrypt_reference(x: &[f32], key: &OneTimeKey, pool: &PreparedPool
         if n % 32 == 0 {
             word = stream.next_u32();
         }
-        let sigma = if (word >> (n % 32)) & 1 == 1 { -1.0 } else { 1.0 };
+        let sigma = if (word >> (n % 32)) & 1 == 1 {
+            -1.0
+        } else {
+            1.0
+        };
         *v *= sigma;
     }
     word.zeroize();
     m
 }
 
-/// Reusable buffers for the fast path; holds mask words between calls only
-/// transiently (zeroed after each frame).
+/// Reusable buffers for the fast path. Mask words live here only while one
+/// frame is being encrypted and are zeroed after it.
 #[derive(Default)]
 pub(crate) struct Scratch {
+    /// Per slot and output column: the first source column relative to the
+    /// crop (`j`) and the horizontal weight (`t`).
+    col_j: Vec<u32>,
+    col_t: Vec<f32>,
     cols: Vec<Tap>,
     rows: Vec<Tap>,
-    acc: Vec<f32>,
+    inside: Vec<bool>,
+    blended: Vec<f32>,
     words: Vec<u32>,
 }
 
@@ -103,8 +131,8 @@ impl Drop for Scratch {
     }
 }
 
-/// Source rows for one output row of a slot; `None` where a shifted image's
-/// row lies outside it (black padding).
+/// The source row `y` of channel `c`; `None` outside the image (a shifted
+/// model-sized image's black padding).
 #[inline(always)]
 fn source_row<'a>(pool: &'a PreparedPool, e: &Entry, c: usize, y: i32) -> Option<&'a [u8]> {
     if y < 0 || y as u32 >= e.height {
@@ -123,9 +151,50 @@ fn at(row: Option<&[u8]>, x: i32) -> f32 {
     }
 }
 
-/// The fast path: per slot, the column and row taps are computed once per
-/// frame; each output row is mixed in a row accumulator and masked with whole
-/// mask words.
+/// `SIGN_BITS[b][i]` is bit i of byte b moved to the f32 sign position: XOR
+/// eight outputs with one row to apply eight mask bits at once.
+static SIGN_BITS: [[u32; 8]; 256] = {
+    let mut t = [[0u32; 8]; 256];
+    let mut b = 0;
+    while b < 256 {
+        let mut i = 0;
+        while i < 8 {
+            t[b][i] = ((b as u32 >> i) & 1) << 31;
+            i += 1;
+        }
+        b += 1;
+    }
+    t
+};
+
+/// Flips the sign of `out[n]` where bit n of the mask words is set.
+fn apply_mask(out: &mut [f32], words: &[u32]) {
+    let whole = out.len() / 32;
+    let mut chunks = out.chunks_exact_mut(32);
+    for (chunk, word) in (&mut chunks).zip(words) {
+        for (eight, byte) in chunk.chunks_exact_mut(8).zip(word.to_le_bytes()) {
+            for (o, m) in eight.iter_mut().zip(&SIGN_BITS[byte as usize]) {
+                *o = f32::from_bits(o.to_bits() ^ m);
+            }
+        }
+    }
+    let tail = chunks.into_remainder();
+    if let Some(word) = words.get(whole) {
+        for (b, o) in tail.iter_mut().enumerate() {
+            *o = f32::from_bits(o.to_bits() ^ (((word >> b) & 1) << 31));
+        }
+    }
+}
+
+/// The fast path. Per slot, the column and row taps are computed once per
+/// frame. Each output row is mixed in place: for a slot whose taps all fall
+/// inside its image, the two source rows are first blended vertically over
+/// the crop's columns (contiguous, vectorisable), then each output pixel
+/// blends two neighbouring values of that row; the values equal the
+/// reference's because `bilerp` is vertical-first too. The blended row is
+/// padded with a copy of its last value, so the right-hand neighbour is
+/// always `j + 1` (at the clamped edge the weight is 0 and the copy changes
+/// nothing). The mask is applied last, eight elements per table lookup.
 pub(crate) fn encrypt_fast(
     x: &[f32],
     key: &OneTimeKey,
@@ -141,20 +210,42 @@ pub(crate) fn encrypt_fast(
 
     s.cols.clear();
     s.rows.clear();
+    s.inside.clear();
+    s.col_j.clear();
+    s.col_t.clear();
     for slot in slots {
-        s.cols.extend((0..w).map(|o| tap(o, w, slot.step_x, slot.cw, slot.x0, slot.flip != 0)));
-        s.rows.extend((0..h).map(|o| tap(o, h, slot.step_y, slot.ch, slot.y0, false)));
+        let e = &pool.entries[slot.image as usize];
+        let c0 = s.cols.len();
+        let r0 = s.rows.len();
+        s.cols
+            .extend((0..w).map(|o| tap(o, w, slot.step_x, slot.cw, slot.x0, slot.flip != 0)));
+        s.rows
+            .extend((0..h).map(|o| tap(o, h, slot.step_y, slot.ch, slot.y0, false)));
+        let fits = |t: &Tap, size: u32| {
+            t.i0 >= 0 && t.i1 >= 0 && (t.i0 as u32) < size && (t.i1 as u32) < size
+        };
+        let inside = slot.x0 >= 0
+            && slot.x0 as u32 + slot.cw <= e.width
+            && s.cols[c0..].iter().all(|t| fits(t, e.width))
+            && s.rows[r0..].iter().all(|t| fits(t, e.height));
+        s.inside.push(inside);
+        for t in &s.cols[c0..] {
+            s.col_j
+                .push(if inside { (t.i0 - slot.x0) as u32 } else { 0 });
+            s.col_t.push(t.t);
+        }
     }
     s.words.clear();
     let mut stream = key.mask_stream();
-    s.words.extend((0..g.len().div_ceil(32)).map(|_| stream.next_u32()));
-    s.acc.resize(w, 0.0);
+    s.words
+        .extend((0..g.len().div_ceil(32)).map(|_| stream.next_u32()));
 
     for c in 0..g.channels {
         let (scale, offset) = (affine.scale[c], affine.offset[c]);
         for y in 0..h {
             let base = c * h * w + y * w;
-            for (a, v) in s.acc.iter_mut().zip(&x[base..base + w]) {
+            let acc = &mut out[base..base + w];
+            for (a, v) in acc.iter_mut().zip(&x[base..base + w]) {
                 *a = weights[0] * v;
             }
             for (si, slot) in slots.iter().enumerate() {
@@ -163,31 +254,44 @@ pub(crate) fn encrypt_fast(
                 let r0 = source_row(pool, e, c, ty.i0);
                 let r1 = source_row(pool, e, c, ty.i1);
                 let wi = weights[si + 1];
-                let cols = &s.cols[si * w..(si + 1) * w];
                 match (r0, r1) {
-                    // Crops always lie inside their image: index directly.
-                    (Some(r0), Some(r1)) if cols.iter().all(|t| t.i0 >= 0 && (t.i1 as usize) < r0.len()) => {
-                        for (a, t) in s.acc.iter_mut().zip(cols) {
-                            let (i0, i1) = (t.i0 as usize, t.i1 as usize);
-                            let v = bilerp(r0[i0] as f32, r0[i1] as f32, r1[i0] as f32, r1[i1] as f32, t.t, ty.t);
-                            *a += wi * (v * scale + offset);
+                    (Some(r0), Some(r1)) if s.inside[si] => {
+                        let x0 = slot.x0 as usize;
+                        let cw = slot.cw as usize;
+                        s.blended.clear();
+                        s.blended.extend(
+                            r0[x0..x0 + cw]
+                                .iter()
+                                .zip(&r1[x0..x0 + cw])
+                                .map(|(&a, &b)| lerp(a as f32, b as f32, ty.t)),
+                        );
+                        s.blended.push(s.blended[cw - 1]);
+                        let v = &s.blended[..];
+                        let js = &s.col_j[si * w..(si + 1) * w];
+                        let ts = &s.col_t[si * w..(si + 1) * w];
+                        for ((a, &j), &t) in acc.iter_mut().zip(js).zip(ts) {
+                            let pair = &v[j as usize..j as usize + 2];
+                            let p = lerp(pair[0], pair[1], t);
+                            *a += wi * (p * scale + offset);
                         }
                     }
                     _ => {
-                        for (a, t) in s.acc.iter_mut().zip(cols) {
-                            let v = bilerp(at(r0, t.i0), at(r0, t.i1), at(r1, t.i0), at(r1, t.i1), t.t, ty.t);
-                            *a += wi * (v * scale + offset);
+                        for (a, t) in acc.iter_mut().zip(&s.cols[si * w..(si + 1) * w]) {
+                            let p = bilerp(
+                                at(r0, t.i0),
+                                at(r0, t.i1),
+                                at(r1, t.i0),
+                                at(r1, t.i1),
+                                t.t,
+                                ty.t,
+                            );
+                            *a += wi * (p * scale + offset);
                         }
                     }
                 }
             }
-            for (i, a) in s.acc.iter().enumerate() {
-                let n = base + i;
-                let bit = (s.words[n >> 5] >> (n & 31)) & 1;
-                out[n] = f32::from_bits(a.to_bits() ^ (bit << 31));
-            }
         }
     }
+    apply_mask(out, &s.words);
     s.words.zeroize();
-    s.acc.zeroize();
 }

@@ -113,7 +113,9 @@ impl GpuEncryptor {
             }
         }));
 
-        let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size);
+        let max_binding = limits
+            .max_storage_buffer_binding_size
+            .min(limits.max_buffer_size);
         if pool.bytes.len() as u64 > max_binding {
             return Err(Error::Gpu(format!(
                 "the prepared corpus ({} bytes) exceeds the adapter's storage binding limit ({max_binding} bytes)",
@@ -141,7 +143,12 @@ impl GpuEncryptor {
         let entries: Vec<EntryGpu> = pool
             .entries
             .iter()
-            .map(|e| EntryGpu { offset: e.offset, width: e.width, height: e.height, pad: 0 })
+            .map(|e| EntryGpu {
+                offset: e.offset,
+                width: e.width,
+                height: e.height,
+                pad: 0,
+            })
             .collect();
         let entries = device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("entries"),
@@ -227,7 +234,10 @@ impl GpuEncryptor {
         // Secrets are staged in zeroizing buffers and cleared once queued.
         let mut key_data: Vec<KeyGpu> = keys
             .iter()
-            .map(|key| KeyGpu { weights: *key.weights_padded(), slots: *key.slots_padded() })
+            .map(|key| KeyGpu {
+                weights: *key.weights_padded(),
+                slots: *key.slots_padded(),
+            })
             .collect();
         let mut mask_data: Vec<u32> = Vec::with_capacity(n * words);
         for key in keys {
@@ -244,7 +254,12 @@ impl GpuEncryptor {
         let oom = d.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let storage = wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST;
         let mk = |label, size: usize, usage| {
-            d.create_buffer(&wgpu::BufferDescriptor { label: Some(label), size: size as u64, usage, mapped_at_creation: false })
+            d.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: size as u64,
+                usage,
+                mapped_at_creation: false,
+            })
         };
         let dims_buf = d.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: Some("dims"),
@@ -252,13 +267,24 @@ impl GpuEncryptor {
             usage: wgpu::BufferUsages::UNIFORM,
         });
         let frames_buf = mk("frames", frame_data.len() * 4, storage);
-        let keys_buf = mk("keys", key_data.len() * std::mem::size_of::<KeyGpu>(), storage);
+        let keys_buf = mk(
+            "keys",
+            key_data.len() * std::mem::size_of::<KeyGpu>(),
+            storage,
+        );
         let masks_buf = mk("masks", mask_data.len() * 4, storage);
         let out_buf = mk("out", n * len * 4, storage | wgpu::BufferUsages::COPY_SRC);
-        let readback = mk("readback", n * len * 4, wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST);
-        self.queue.write_buffer(&frames_buf, 0, bytemuck::cast_slice(&frame_data));
-        self.queue.write_buffer(&keys_buf, 0, bytemuck::cast_slice(&key_data));
-        self.queue.write_buffer(&masks_buf, 0, bytemuck::cast_slice(&mask_data));
+        let readback = mk(
+            "readback",
+            n * len * 4,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        self.queue
+            .write_buffer(&frames_buf, 0, bytemuck::cast_slice(&frame_data));
+        self.queue
+            .write_buffer(&keys_buf, 0, bytemuck::cast_slice(&key_data));
+        self.queue
+            .write_buffer(&masks_buf, 0, bytemuck::cast_slice(&mask_data));
         key_data.zeroize();
         mask_data.zeroize();
         frame_data.zeroize();
@@ -268,18 +294,44 @@ impl GpuEncryptor {
             label: Some("instahide_mix"),
             layout: &layout,
             entries: &[
-                wgpu::BindGroupEntry { binding: 0, resource: dims_buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 1, resource: self.pool.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 2, resource: self.entries.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 3, resource: frames_buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 4, resource: keys_buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 5, resource: masks_buf.as_entire_binding() },
-                wgpu::BindGroupEntry { binding: 6, resource: out_buf.as_entire_binding() },
+                wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: dims_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 1,
+                    resource: self.pool.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 2,
+                    resource: self.entries.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 3,
+                    resource: frames_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 4,
+                    resource: keys_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 5,
+                    resource: masks_buf.as_entire_binding(),
+                },
+                wgpu::BindGroupEntry {
+                    binding: 6,
+                    resource: out_buf.as_entire_binding(),
+                },
             ],
         });
-        let mut enc = d.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("instahide") });
+        let mut enc = d.create_command_encoder(&wgpu::CommandEncoderDescriptor {
+            label: Some("instahide"),
+        });
         {
-            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("mix"), timestamp_writes: None });
+            let mut pass = enc.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("mix"),
+                timestamp_writes: None,
+            });
             pass.set_pipeline(&self.pipeline);
             pass.set_bind_group(0, &bind, &[]);
             pass.dispatch_workgroups(gx, gy, n as u32);
@@ -304,8 +356,11 @@ impl GpuEncryptor {
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(gpu_err(e));
         }
-        d.poll(wgpu::PollType::Wait { submission_index: Some(index), timeout: Some(GPU_TIMEOUT) })
-            .map_err(gpu_err)?;
+        d.poll(wgpu::PollType::Wait {
+            submission_index: Some(index),
+            timeout: Some(GPU_TIMEOUT),
+        })
+        .map_err(gpu_err)?;
         if let Some(e) = self.uncaptured.lock().ok().and_then(|mut s| s.take()) {
             return Err(Error::Gpu(e));
         }

@@ -38,7 +38,10 @@ impl std::str::FromStr for BackendChoice {
             "cpu" => Ok(BackendChoice::Cpu),
             "gpu" => Ok(BackendChoice::Gpu),
             "auto" => Ok(BackendChoice::Auto),
-            _ => Err(Error::params("backend", format!("expected cpu, gpu or auto, got {s:?}"))),
+            _ => Err(Error::params(
+                "backend",
+                format!("expected cpu, gpu or auto, got {s:?}"),
+            )),
         }
     }
 }
@@ -80,7 +83,12 @@ pub struct Encryption {
 
 impl std::fmt::Debug for Encryption {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Encryption({:?}, {:?})", self.geometry.shape(), self.meta)
+        write!(
+            f,
+            "Encryption({:?}, {:?})",
+            self.geometry.shape(),
+            self.meta
+        )
     }
 }
 
@@ -166,7 +174,11 @@ impl Encryptor {
             },
         };
         Ok(Encryptor {
-            binding: Binding { pool: pool.fingerprint(), geometry: spec.geometry(), k: spec.params().k() },
+            binding: Binding {
+                pool: pool.fingerprint(),
+                geometry: spec.geometry(),
+                k: spec.params().k(),
+            },
             affine: spec.pool_affine(),
             pool_log2: pool.effective_log2(spec.geometry(), spec.params()),
             spec,
@@ -215,7 +227,10 @@ impl Encryptor {
 
     fn check(&self, x: &PlainTensor, key: &OneTimeKey) -> Result<()> {
         if x.geometry() != self.binding.geometry {
-            return Err(Error::ShapeMismatch { expected: self.binding.geometry.shape(), got: x.geometry().shape() });
+            return Err(Error::ShapeMismatch {
+                expected: self.binding.geometry.shape(),
+                got: x.geometry().shape(),
+            });
         }
         key.check(&self.binding)
     }
@@ -246,15 +261,25 @@ impl Encryptor {
 
     /// Encrypts frames with fresh keys on the selected backend.
     pub fn encrypt_batch_fresh(&self, xs: &[PlainTensor]) -> Result<Vec<Encryption>> {
-        let keys = xs.iter().map(|_| self.new_key()).collect::<Result<Vec<_>>>()?;
+        let keys = xs
+            .iter()
+            .map(|_| self.new_key())
+            .collect::<Result<Vec<_>>>()?;
         self.encrypt_batch(xs, keys)
     }
 
     /// Encrypts frames, one key each, on the selected backend (one GPU
     /// submission per chunk).
-    pub fn encrypt_batch(&self, xs: &[PlainTensor], keys: Vec<OneTimeKey>) -> Result<Vec<Encryption>> {
+    pub fn encrypt_batch(
+        &self,
+        xs: &[PlainTensor],
+        keys: Vec<OneTimeKey>,
+    ) -> Result<Vec<Encryption>> {
         if xs.len() != keys.len() {
-            return Err(Error::params("keys", format!("{} frames but {} keys", xs.len(), keys.len())));
+            return Err(Error::params(
+                "keys",
+                format!("{} frames but {} keys", xs.len(), keys.len()),
+            ));
         }
         for (x, key) in xs.iter().zip(&keys) {
             self.check(x, key)?;
@@ -263,37 +288,62 @@ impl Encryptor {
             None => Ok(self.cpu_batch(xs, &keys)),
             Some(gpu) => {
                 let frames: Vec<&[f32]> = xs.iter().map(|x| x.data()).collect();
-                let flat = gpu.encrypt(&frames, &keys, &self.pool, &self.affine, self.binding.k, self.max_gpu_chunk)?;
+                let flat = gpu.encrypt(
+                    &frames,
+                    &keys,
+                    &self.pool,
+                    &self.affine,
+                    self.binding.k,
+                    self.max_gpu_chunk,
+                )?;
                 let len = self.binding.geometry.len();
-                Ok(flat.chunks_exact(len).map(|c| self.wrap(c.to_vec())).collect())
+                Ok(flat
+                    .chunks_exact(len)
+                    .map(|c| self.wrap(c.to_vec()))
+                    .collect())
             }
         }
     }
 
+    /// Frames are spread over the rayon thread pool, one scratch per worker.
     fn cpu_batch(&self, xs: &[PlainTensor], keys: &[OneTimeKey]) -> Vec<Encryption> {
-        let mut scratch = cpu::Scratch::default();
-        xs.iter()
+        use rayon::prelude::*;
+        let one = |scratch: &mut cpu::Scratch, (x, key): (&PlainTensor, &OneTimeKey)| {
+            let mut out = vec![0f32; x.data().len()];
+            cpu::encrypt_fast(x.data(), key, &self.pool, &self.affine, &mut out, scratch);
+            self.wrap(out)
+        };
+        if xs.len() == 1 {
+            return vec![one(&mut cpu::Scratch::default(), (&xs[0], &keys[0]))];
+        }
+        xs.par_iter()
             .zip(keys)
-            .map(|(x, key)| {
-                let mut out = vec![0f32; x.data().len()];
-                cpu::encrypt_fast(x.data(), key, &self.pool, &self.affine, &mut out, &mut scratch);
-                self.wrap(out)
-            })
+            .map_init(cpu::Scratch::default, one)
             .collect()
     }
 
     /// Encrypts on the CPU fast path whatever the backend.
     pub fn encrypt_cpu(&self, x: &PlainTensor, key: OneTimeKey) -> Result<Encryption> {
         self.check(x, &key)?;
-        Ok(self.cpu_batch(std::slice::from_ref(x), std::slice::from_ref(&key)).remove(0))
+        Ok(self
+            .cpu_batch(std::slice::from_ref(x), std::slice::from_ref(&key))
+            .remove(0))
     }
 
     /// Encrypts into a caller's buffer on the CPU fast path, for callers that
     /// batch on their own and want no allocation per frame.
-    pub fn encrypt_cpu_into(&self, x: &PlainTensor, key: OneTimeKey, out: &mut [f32]) -> Result<()> {
+    pub fn encrypt_cpu_into(
+        &self,
+        x: &PlainTensor,
+        key: OneTimeKey,
+        out: &mut [f32],
+    ) -> Result<()> {
         self.check(x, &key)?;
         if out.len() != x.data().len() {
-            return Err(Error::params("out", format!("needs {} values, got {}", x.data().len(), out.len())));
+            return Err(Error::params(
+                "out",
+                format!("needs {} values, got {}", x.data().len(), out.len()),
+            ));
         }
         let mut scratch = cpu::Scratch::default();
         cpu::encrypt_fast(x.data(), &key, &self.pool, &self.affine, out, &mut scratch);
@@ -303,6 +353,11 @@ impl Encryptor {
     /// The spec-like reference implementation (slow; for audits and tests).
     pub fn encrypt_reference(&self, x: &PlainTensor, key: OneTimeKey) -> Result<Encryption> {
         self.check(x, &key)?;
-        Ok(self.wrap(cpu::encrypt_reference(x.data(), &key, &self.pool, &self.affine)))
+        Ok(self.wrap(cpu::encrypt_reference(
+            x.data(),
+            &key,
+            &self.pool,
+            &self.affine,
+        )))
     }
 }

@@ -1,14 +1,19 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
-use edgehide::{BackendChoice, Encryptor, FrameRef, Geometry, ModelSpec, PixelFormat, PlainTensor, PoolImage, PublicPool};
+use edgehide::{
+    BackendChoice, Encryptor, FrameRef, Geometry, ModelSpec, PixelFormat, PlainTensor, PoolImage,
+    PublicPool,
+};
 
 /// A corpus of model-sized (28x28) grey images with distinct patterns: the
 /// "digit dataset" kind of corpus, made up so the tests need no download.
 pub fn model_sized_corpus(n: usize) -> PublicPool {
     let imgs = (0..n)
         .map(|i| {
-            let px = (0..28 * 28).map(|p| ((p % 28) * (i + 1) + (p / 28) * 7 + i * 13) as u8).collect();
+            let px = (0..28 * 28)
+                .map(|p| ((p % 28) * (i + 1) + (p / 28) * 7 + i * 13) as u8)
+                .collect();
             PoolImage::new(28, 28, 1, px).unwrap()
         })
         .collect();
@@ -17,7 +22,9 @@ pub fn model_sized_corpus(n: usize) -> PublicPool {
 
 /// A deterministic camera frame of the given size, preprocessed for `spec`.
 pub fn synthetic_input(spec: &ModelSpec, w: u32, h: u32) -> PlainTensor {
-    let rgb: Vec<u8> = (0..w * h * 3).map(|i| ((i * 37 + i / 7) % 256) as u8).collect();
+    let rgb: Vec<u8> = (0..w * h * 3)
+        .map(|i| ((i * 37 + i / 7) % 256) as u8)
+        .collect();
     let frame = FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8).unwrap();
     edgehide::frame::preprocess(&frame, spec).unwrap()
 }
@@ -36,20 +43,60 @@ pub fn cases() -> Vec<Case> {
     let k = |spec: &ModelSpec, k| spec.with_params(spec.params().with_k(k).unwrap()).unwrap();
     let rgb32 = ModelSpec::new(
         "rgb-32",
-        Geometry { channels: 3, height: 32, width: 32 },
+        Geometry {
+            channels: 3,
+            height: 32,
+            width: 32,
+        },
         vec![0.49, 0.48, 0.45],
         vec![0.25, 0.24, 0.26],
-        edgehide::ParamsBuilder { k: 3, max_zoom: 3.0, ..Default::default() }.build().unwrap(),
+        edgehide::ParamsBuilder {
+            k: 3,
+            max_zoom: 3.0,
+            ..Default::default()
+        }
+        .build()
+        .unwrap(),
     )
     .unwrap();
     let bundled = PublicPool::bundled().unwrap();
     let seed = |b: u8| [b; 32];
     vec![
-        Case { name: "fm28-k4-photos", input: synthetic_input(&fm, 100, 80), spec: fm.clone(), pool: bundled.clone(), seed: seed(1) },
-        Case { name: "fm28-k1-photos", input: synthetic_input(&fm, 28, 28), spec: k(&fm, 1), pool: bundled.clone(), seed: seed(2) },
-        Case { name: "fm28-k2-shifted", input: synthetic_input(&fm, 56, 56), spec: k(&fm, 2), pool: model_sized_corpus(10), seed: seed(3) },
-        Case { name: "fm28-k8-shifted", input: synthetic_input(&fm, 30, 28), spec: k(&fm, 8), pool: model_sized_corpus(10), seed: seed(4) },
-        Case { name: "rgb32-k3-photos", input: synthetic_input(&rgb32, 64, 48), spec: rgb32, pool: bundled, seed: seed(5) },
+        Case {
+            name: "fm28-k4-photos",
+            input: synthetic_input(&fm, 100, 80),
+            spec: fm.clone(),
+            pool: bundled.clone(),
+            seed: seed(1),
+        },
+        Case {
+            name: "fm28-k1-photos",
+            input: synthetic_input(&fm, 28, 28),
+            spec: k(&fm, 1),
+            pool: bundled.clone(),
+            seed: seed(2),
+        },
+        Case {
+            name: "fm28-k2-shifted",
+            input: synthetic_input(&fm, 56, 56),
+            spec: k(&fm, 2),
+            pool: model_sized_corpus(10),
+            seed: seed(3),
+        },
+        Case {
+            name: "fm28-k8-shifted",
+            input: synthetic_input(&fm, 30, 28),
+            spec: k(&fm, 8),
+            pool: model_sized_corpus(10),
+            seed: seed(4),
+        },
+        Case {
+            name: "rgb32-k3-photos",
+            input: synthetic_input(&rgb32, 64, 48),
+            spec: rgb32,
+            pool: bundled,
+            seed: seed(5),
+        },
     ]
 }
 
@@ -72,7 +119,11 @@ pub fn gpu_encryptor(spec: ModelSpec, pool: &PublicPool) -> Option<Encryptor> {
 /// norm(a - b) / norm(b).
 pub fn rel_err(a: &[f32], b: &[f32]) -> f64 {
     assert_eq!(a.len(), b.len());
-    let num: f64 = a.iter().zip(b).map(|(x, y)| ((*x - *y) as f64).powi(2)).sum();
+    let num: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| ((*x - *y) as f64).powi(2))
+        .sum();
     let den: f64 = b.iter().map(|y| (*y as f64).powi(2)).sum();
     (num / den).sqrt()
 }
