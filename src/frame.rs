@@ -122,7 +122,7 @@ impl<'a> FrameRef<'a> {
     /// A frame with tightly packed rows; the buffer must be exactly the size.
     pub fn packed(data: &'a [u8], width: u32, height: u32, format: PixelFormat) -> Result<Self> {
         let row = width as usize * format.bytes_per_pixel();
-        let expected = row.checked_mul(height as usize).unwrap_or(usize::MAX);
+        let expected = row.saturating_mul(height as usize);
         if data.len() != expected {
             return Err(Error::InvalidFrame(format!(
                 "buffer has {} bytes, a packed {width}x{height} {format:?} frame has {expected}",
@@ -315,8 +315,9 @@ mod tests {
         assert!(FrameRef::new(&buf, 10, 10, 9, PixelFormat::Gray8).is_err());
         assert!(FrameRef::new(&buf, 10, 11, 10, PixelFormat::Gray8).is_err());
         assert!(FrameRef::new(&buf, 10, 10, usize::MAX, PixelFormat::Gray8).is_err());
-        assert!(FrameRef::packed(&buf, 5, 5, PixelFormat::Rgba8).is_err());
-        assert!(FrameRef::packed(&buf, 5, 5, PixelFormat::Rgba8).is_err());
+        assert!(FrameRef::packed(&buf, 5, 4, PixelFormat::Rgba8).is_err());
+        assert!(FrameRef::packed(&buf, 5, 5, PixelFormat::Rgb8).is_err());
+        assert!(FrameRef::packed(&buf, 5, 5, PixelFormat::Rgba8).is_ok());
         assert!(FrameRef::packed(&buf[..99], 10, 10, PixelFormat::Gray8).is_err());
         assert!(FrameRef::packed(&buf, 10, 10, PixelFormat::Gray8).is_ok());
         // A stride with padding: the last row need not carry the padding.

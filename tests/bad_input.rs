@@ -197,15 +197,15 @@ fn mutated_pool_and_idx_bytes_never_panic() {
 }
 
 #[test]
-fn insecure_constructor_is_only_in_test_builds() {
-    // The integration tests enable the feature; a default build does not
-    // (checked in CI by `cargo build` of the library without features and by
-    // this constant being false there).
-    assert!(edgehide::INSECURE_TEST_KEYS);
+fn keys_never_show_their_contents() {
     let enc = Encryptor::new(fm(), &common::model_sized_corpus(2), BackendChoice::Cpu).unwrap();
     assert_eq!(
+        format!("{:?}", enc.new_key().unwrap()),
+        "OneTimeKey { <redacted> }"
+    );
+    assert_eq!(
         format!(
-            "{:?}",
+            "{:#?}",
             OneTimeKey::insecure_from_seed([1; 32], &enc).unwrap()
         ),
         "OneTimeKey { <redacted> }"

@@ -80,7 +80,7 @@ fn coefficients_respect_bounds() {
             assert_eq!(w.len(), 4);
             let sum: f32 = w.iter().sum();
             assert!((sum - 1.0).abs() < 1e-5, "{w:?}");
-            assert!(w.iter().all(|&x| x >= 0.0 && x <= 0.65 + 1e-6), "{w:?}");
+            assert!(w.iter().all(|&x| (0.0..=0.65 + 1e-6).contains(&x)), "{w:?}");
             assert!(lo.is_none_or(|lo| w[0] as f64 >= lo - 1e-6), "{w:?}");
             assert!(hi.is_none_or(|hi| w[0] as f64 <= hi + 1e-6), "{w:?}");
         }

@@ -96,6 +96,12 @@ enum PoolCommand {
 }
 
 fn main() {
+    // Mesa's software Vulkan driver prints a scary "XDG_RUNTIME_DIR is invalid"
+    // on headless machines; it needs no display here, so give it a directory.
+    if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
+        // SAFETY: first statement of main, before any other thread exists.
+        unsafe { std::env::set_var("XDG_RUNTIME_DIR", std::env::temp_dir()) };
+    }
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
@@ -216,6 +222,15 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(why) = enc.fallback_reason() {
                 println!("GPU fallback reason: {why}");
             }
+            // A product build must say "absent"; CI checks the release binary.
+            println!(
+                "insecure test keys: {}",
+                if edgehide::INSECURE_TEST_KEYS {
+                    "PRESENT (test build)"
+                } else {
+                    "absent"
+                }
+            );
             Ok(())
         }
         Command::Demo {

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the Debian packages edgehide needs at run and test time, if missing:
+# lavapipe (a software Vulkan GPU, so the wgpu path runs without a GPU) and
+# Fashion-MNIST. Needs root or sudo only when something is missing.
+set -euo pipefail
+pkgs=(mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null; then
+  echo "error: a Rust toolchain is needed (https://rustup.rs), then run this again" >&2
+  exit 1
+fi
