@@ -229,22 +229,26 @@ impl Preprocessor {
             }
             v
         } else {
-            self.packed.clear();
-            for y in 0..ch as usize {
-                let row = frame.row(cy as usize + y);
-                self.packed
-                    .extend_from_slice(&row[cx as usize * bpp..(cx + cw) as usize * bpp]);
-            }
-            let src = fr::images::ImageRef::new(
-                cw as u32,
-                ch as u32,
-                &self.packed,
-                frame.format.fr_type(),
-            )
-            .map_err(|e| Error::InvalidFrame(e.to_string()))?;
+            // The resizer reads packed rows: a padded stride costs one copy of
+            // the frame, a packed frame none. The crop is a resize option, so
+            // the filter sees the same neighbouring pixels either way.
+            let row_bytes = frame.width as usize * bpp;
+            let buf: &[u8] = if frame.stride == row_bytes {
+                &frame.data[..row_bytes * frame.height as usize]
+            } else {
+                self.packed.clear();
+                for y in 0..frame.height as usize {
+                    self.packed.extend_from_slice(frame.row(y));
+                }
+                &self.packed
+            };
+            let (bw, bh, left, top) = (frame.width, frame.height, cx, cy);
+            let src = fr::images::ImageRef::new(bw, bh, buf, frame.format.fr_type())
+                .map_err(|e| Error::InvalidFrame(e.to_string()))?;
             let mut dst = fr::images::Image::new(mw, mh, frame.format.fr_type());
             let opts = fr::ResizeOptions::new()
                 .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear))
+                .crop(left as f64, top as f64, cw as f64, ch as f64)
                 .use_alpha(false);
             self.resizer
                 .resize(&src, &mut dst, &opts)
@@ -376,5 +380,39 @@ mod tests {
         for v in t.data() {
             assert!((v - want).abs() < 2.0 * a.scale[0], "{v} vs {want}");
         }
+    }
+
+    #[test]
+    fn padded_stride_gives_the_same_tensor_as_packed_rows() {
+        let spec = ModelSpec::imagenet_224();
+        let (w, h) = (500u32, 300u32);
+        let rgba: Vec<u8> = (0..w * h * 4).map(|i| (i * 11 % 253) as u8).collect();
+        let stride = w as usize * 4 + 12;
+        let mut padded = vec![0u8; stride * h as usize];
+        for y in 0..h as usize {
+            padded[y * stride..y * stride + w as usize * 4]
+                .copy_from_slice(&rgba[y * w as usize * 4..(y + 1) * w as usize * 4]);
+        }
+        let a = preprocess(
+            &FrameRef::packed(&rgba, w, h, PixelFormat::Rgba8).unwrap(),
+            &spec,
+        )
+        .unwrap();
+        let b = preprocess(
+            &FrameRef::new(&padded, w, h, stride, PixelFormat::Rgba8).unwrap(),
+            &spec,
+        )
+        .unwrap();
+        let max = a
+            .data()
+            .iter()
+            .zip(b.data())
+            .map(|(x, y)| (x - y).abs())
+            .fold(0f32, f32::max);
+        // The same source pixels and filter; only the resizer's crop arithmetic differs.
+        assert!(
+            max <= 2.0 * spec.frame_affine().scale[0],
+            "max difference {max}"
+        );
     }
 }

@@ -13,9 +13,20 @@ const FM_TEST: &str = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.
 fn bundled_corpus_is_what_its_sources_page_says() {
     let pool = PublicPool::bundled().unwrap();
     assert_eq!(pool.len(), 40);
-    let sources = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/assets/POOL-SOURCES.md")).unwrap();
-    assert!(sources.contains(&pool.fingerprint_hex()), "POOL-SOURCES.md names another fingerprint");
-    assert!(pool.images().iter().all(|i| i.width().min(i.height()) == 240 && i.channels() == 3));
+    let sources = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/assets/POOL-SOURCES.md"
+    ))
+    .unwrap();
+    assert!(
+        sources.contains(&pool.fingerprint_hex()),
+        "POOL-SOURCES.md names another fingerprint"
+    );
+    assert!(
+        pool.images()
+            .iter()
+            .all(|i| i.width().min(i.height()) == 240 && i.channels() == 3)
+    );
     let g = ModelSpec::fashion_mnist();
     let log2 = pool.effective_log2(g.geometry(), g.params());
     assert!((log2 - 28.8).abs() < 0.05, "{log2}");
@@ -23,9 +34,14 @@ fn bundled_corpus_is_what_its_sources_page_says() {
 
 #[test]
 fn idx_dataset_loads_as_a_model_sized_corpus() {
-    let pool = PublicPool::load(FM_TEST.as_ref()).expect("install dataset-fashion-mnist (scripts/install-deps.sh)");
+    let pool = PublicPool::load(FM_TEST.as_ref())
+        .expect("install dataset-fashion-mnist (scripts/install-deps.sh)");
     assert_eq!(pool.len(), 10_000);
-    assert!(pool.images().iter().all(|i| (i.width(), i.height(), i.channels()) == (28, 28, 1)));
+    assert!(
+        pool.images()
+            .iter()
+            .all(|i| (i.width(), i.height(), i.channels()) == (28, 28, 1))
+    );
     let spec = ModelSpec::fashion_mnist();
     // 5 x 5 shifts x 2 flips per image.
     let want = (10_000f64 * 50.0).log2();
@@ -38,6 +54,8 @@ fn idx_dataset_loads_as_a_model_sized_corpus() {
         assert_eq!((cw, ch), (28, 28));
     }
     let a = enc.encrypt_reference(&x, key).unwrap();
-    let b = enc.encrypt_cpu(&x, OneTimeKey::insecure_from_seed([9; 32], &enc).unwrap()).unwrap();
+    let b = enc
+        .encrypt_cpu(&x, OneTimeKey::insecure_from_seed([9; 32], &enc).unwrap())
+        .unwrap();
     assert_eq!(a.data(), b.data());
 }
