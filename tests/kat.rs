@@ -138,3 +138,33 @@ fn cpu_batch_equals_the_reference_frame_by_frame() {
         assert_eq!(got.data(), want.data());
     }
 }
+
+/// The fast path's branches (runs of consecutive columns for crops near the
+/// model size, column by column for zoomed-out crops, flipped or not,
+/// shifted images with black padding) all give the reference's bits.
+#[test]
+fn fast_path_equals_reference_on_many_keys() {
+    let pool = edgehide::PublicPool::bundled().unwrap();
+    let digits = common::model_sized_corpus(6);
+    let specs = [
+        (edgehide::ModelSpec::imagenet_224(), &pool, 12u8),
+        (edgehide::ModelSpec::fashion_mnist(), &pool, 40),
+        (edgehide::ModelSpec::fashion_mnist(), &digits, 40),
+    ];
+    for (spec, pool, n) in specs {
+        let enc = Encryptor::new(spec.clone(), pool, BackendChoice::Cpu).unwrap();
+        let x = common::synthetic_input(&spec, 300, 260);
+        let mut flips = [0usize; 2];
+        for i in 0..n {
+            let seed = [i.wrapping_mul(37).wrapping_add(11); 32];
+            let view = OneTimeKey::insecure_from_seed(seed, &enc).unwrap().insecure_view();
+            for s in &view.slots {
+                flips[s.5 as usize] += 1;
+            }
+            let want = enc.encrypt_reference(&x, OneTimeKey::insecure_from_seed(seed, &enc).unwrap()).unwrap();
+            let got = enc.encrypt_cpu(&x, OneTimeKey::insecure_from_seed(seed, &enc).unwrap()).unwrap();
+            assert_eq!(got.data(), want.data(), "{} seed {i}", spec.name());
+        }
+        assert!(flips[0] > 0 && flips[1] > 0, "both mirror states covered");
+    }
+}

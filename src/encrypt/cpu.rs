@@ -114,10 +114,14 @@ pub(crate) fn encrypt_reference(
 /// frame is being encrypted and are zeroed after it.
 #[derive(Default)]
 pub(crate) struct Scratch {
-    /// Per slot and output column: the first source column relative to the
-    /// crop (`j`) and the horizontal weight (`t`).
-    col_j: Vec<u32>,
+    /// Per slot and unflipped output column: the horizontal weight and the
+    /// first source column relative to the crop.
     col_t: Vec<f32>,
+    col_j: Vec<u32>,
+    /// Per slot: runs of output columns whose source columns are consecutive.
+    runs: Vec<Run>,
+    run_span: Vec<std::ops::Range<usize>>,
+    sampled: Vec<f32>,
     cols: Vec<Tap>,
     rows: Vec<Tap>,
     inside: Vec<bool>,
@@ -125,10 +129,35 @@ pub(crate) struct Scratch {
     words: Vec<u32>,
 }
 
+/// Output columns `x .. x + len` read source columns `j .. j + len` (relative
+/// to the crop) and their right-hand neighbours: contiguous slices, so the
+/// horizontal pass over a run vectorises.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    x: usize,
+    j: usize,
+    len: usize,
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
         self.words.zeroize();
     }
+}
+
+thread_local! {
+    /// One scratch per thread, so single-frame calls allocate nothing after
+    /// the first. It holds no secret between calls (mask words are zeroed).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch buffers.
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        // Re-entered (cannot happen today): fall back to fresh buffers.
+        Err(_) => f(&mut Scratch::default()),
+    })
 }
 
 /// The source row `y` of channel `c`; `None` outside the image (a shifted
@@ -186,6 +215,32 @@ fn apply_mask(out: &mut [f32], words: &[u32]) {
     }
 }
 
+/// The horizontal pass of one blended crop row `v` into `out` (unflipped
+/// column order): by runs of consecutive source columns when they are long
+/// (crops near the model's size), else column by column (zoomed-out crops,
+/// where every run has length one).
+#[inline(always)]
+fn sample_row(v: &[f32], ts: &[f32], js: &[u32], runs: &[Run], out: &mut [f32]) {
+    if runs.len() * 4 > out.len() {
+        for ((p, &j), t) in out.iter_mut().zip(js).zip(ts) {
+            let pair = &v[j as usize..j as usize + 2];
+            *p = lerp(pair[0], pair[1], *t);
+        }
+    } else {
+        for r in runs {
+            let (x, j, n) = (r.x, r.j, r.len);
+            for (((p, l), rt), t) in out[x..x + n]
+                .iter_mut()
+                .zip(&v[j..j + n])
+                .zip(&v[j + 1..j + n + 1])
+                .zip(&ts[x..x + n])
+            {
+                *p = lerp(*l, *rt, *t);
+            }
+        }
+    }
+}
+
 /// The fast path. Per slot, the column and row taps are computed once per
 /// frame. Each output row is mixed in place: for a slot whose taps all fall
 /// inside its image, the two source rows are first blended vertically over
@@ -195,6 +250,10 @@ fn apply_mask(out: &mut [f32], words: &[u32]) {
 /// padded with a copy of its last value, so the right-hand neighbour is
 /// always `j + 1` (at the clamped edge the weight is 0 and the copy changes
 /// nothing). The mask is applied last, eight elements per table lookup.
+// Compiled twice, plain x86-64 and with AVX2 (picked at run time), since the
+// vertical blend and the runs vectorise twice as wide there. No FMA target:
+// fused multiply-adds would round differently from the reference.
+#[multiversion::multiversion(targets("x86_64+avx2"))]
 pub(crate) fn encrypt_fast(
     x: &[f32],
     key: &OneTimeKey,
@@ -211,8 +270,10 @@ pub(crate) fn encrypt_fast(
     s.cols.clear();
     s.rows.clear();
     s.inside.clear();
-    s.col_j.clear();
     s.col_t.clear();
+    s.col_j.clear();
+    s.runs.clear();
+    s.run_span.clear();
     for slot in slots {
         let e = &pool.entries[slot.image as usize];
         let c0 = s.cols.len();
@@ -229,11 +290,20 @@ pub(crate) fn encrypt_fast(
             && s.cols[c0..].iter().all(|t| fits(t, e.width))
             && s.rows[r0..].iter().all(|t| fits(t, e.height));
         s.inside.push(inside);
-        for t in &s.cols[c0..] {
-            s.col_j
-                .push(if inside { (t.i0 - slot.x0) as u32 } else { 0 });
+        // Unflipped taps: a flipped slot's output row is the reverse of its
+        // unflipped one (`tap` mirrors the output coordinate).
+        let first = s.runs.len();
+        for x in 0..w {
+            let t = tap(x, w, slot.step_x, slot.cw, slot.x0, false);
             s.col_t.push(t.t);
+            let j = (t.i0 - slot.x0).max(0) as usize;
+            s.col_j.push(j as u32);
+            match s.runs[first..].last_mut() {
+                Some(r) if r.j + r.len == j => r.len += 1,
+                _ => s.runs.push(Run { x, j, len: 1 }),
+            }
         }
+        s.run_span.push(first..s.runs.len());
     }
     s.words.clear();
     let mut stream = key.mask_stream();
@@ -267,12 +337,34 @@ pub(crate) fn encrypt_fast(
                         );
                         s.blended.push(s.blended[cw - 1]);
                         let v = &s.blended[..];
-                        let js = &s.col_j[si * w..(si + 1) * w];
                         let ts = &s.col_t[si * w..(si + 1) * w];
-                        for ((a, &j), &t) in acc.iter_mut().zip(js).zip(ts) {
-                            let pair = &v[j as usize..j as usize + 2];
-                            let p = lerp(pair[0], pair[1], t);
-                            *a += wi * (p * scale + offset);
+                        let runs = &s.runs[s.run_span[si].clone()];
+                        let term = |p: f32| wi * (p * scale + offset);
+                        if slot.flip == 0 && runs.len() * 4 <= w {
+                            // Unflipped runs go straight into the accumulator.
+                            for r in runs {
+                                let (x, j, n) = (r.x, r.j, r.len);
+                                for (((a, l), rt), t) in acc[x..x + n]
+                                    .iter_mut()
+                                    .zip(&v[j..j + n])
+                                    .zip(&v[j + 1..j + n + 1])
+                                    .zip(&ts[x..x + n])
+                                {
+                                    *a += term(lerp(*l, *rt, *t));
+                                }
+                            }
+                        } else {
+                            s.sampled.resize(w, 0.0);
+                            sample_row(v, ts, &s.col_j[si * w..(si + 1) * w], runs, &mut s.sampled);
+                            if slot.flip != 0 {
+                                for (a, p) in acc.iter_mut().zip(s.sampled.iter().rev()) {
+                                    *a += term(*p);
+                                }
+                            } else {
+                                for (a, p) in acc.iter_mut().zip(&s.sampled) {
+                                    *a += term(*p);
+                                }
+                            }
                         }
                     }
                     _ => {

@@ -314,7 +314,7 @@ impl Encryptor {
             self.wrap(out)
         };
         if xs.len() == 1 {
-            return vec![one(&mut cpu::Scratch::default(), (&xs[0], &keys[0]))];
+            return vec![cpu::with_scratch(|s| one(s, (&xs[0], &keys[0])))];
         }
         xs.par_iter()
             .zip(keys)
@@ -345,8 +345,7 @@ impl Encryptor {
                 format!("needs {} values, got {}", x.data().len(), out.len()),
             ));
         }
-        let mut scratch = cpu::Scratch::default();
-        cpu::encrypt_fast(x.data(), &key, &self.pool, &self.affine, out, &mut scratch);
+        cpu::with_scratch(|s| cpu::encrypt_fast(x.data(), &key, &self.pool, &self.affine, out, s));
         Ok(())
     }
 
