@@ -292,18 +292,7 @@ pub fn preprocess(frame: &FrameRef<'_>, spec: &ModelSpec) -> Result<PlainTensor>
 /// Reads an image file (PNG, JPEG) into an 8-bit RGB frame buffer.
 pub fn load_image_file(path: &std::path::Path) -> Result<(Vec<u8>, u32, u32)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let fail = |reason: String| Error::ImageDecode {
-        path: path.to_path_buf(),
-        reason,
-    };
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| fail(e.to_string()))?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(MAX_FRAME_SIDE);
-    limits.max_image_height = Some(MAX_FRAME_SIDE);
-    reader.limits(limits);
-    let img = reader.decode().map_err(|e| fail(e.to_string()))?.to_rgb8();
+    let img = crate::imageio::decode(path, &bytes, MAX_FRAME_SIDE, 1 << 30)?.to_rgb8();
     let (w, h) = img.dimensions();
     Ok((img.into_raw(), w, h))
 }

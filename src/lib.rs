@@ -14,6 +14,7 @@ pub mod dataset;
 pub mod encrypt;
 pub mod error;
 pub mod frame;
+mod imageio;
 pub mod key;
 pub mod params;
 pub mod pool;

@@ -526,16 +526,11 @@ fn image_limits(max_alloc: usize) -> image::Limits {
 }
 
 fn decode_image(path: &Path, bytes: &[u8]) -> Result<PoolImage> {
-    let fail = |reason: String| Error::ImageDecode {
+    let img = crate::imageio::decode(path, bytes, MAX_IMAGE_SIDE, 512 << 20)?;
+    PoolImage::from_dynamic(&img).map_err(|e| Error::ImageDecode {
         path: path.to_path_buf(),
-        reason,
-    };
-    let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| fail(e.to_string()))?;
-    reader.limits(image_limits(MAX_TOTAL_BYTES));
-    let img = reader.decode().map_err(|e| fail(e.to_string()))?;
-    PoolImage::from_dynamic(&img).map_err(|e| fail(e.to_string()))
+        reason: e.to_string(),
+    })
 }
 
 fn decode_png_bounded(png: &[u8], budget: usize) -> std::result::Result<PoolImage, String> {

@@ -157,12 +157,18 @@ fn fast_path_equals_reference_on_many_keys() {
         let mut flips = [0usize; 2];
         for i in 0..n {
             let seed = [i.wrapping_mul(37).wrapping_add(11); 32];
-            let view = OneTimeKey::insecure_from_seed(seed, &enc).unwrap().insecure_view();
+            let view = OneTimeKey::insecure_from_seed(seed, &enc)
+                .unwrap()
+                .insecure_view();
             for s in &view.slots {
                 flips[s.5 as usize] += 1;
             }
-            let want = enc.encrypt_reference(&x, OneTimeKey::insecure_from_seed(seed, &enc).unwrap()).unwrap();
-            let got = enc.encrypt_cpu(&x, OneTimeKey::insecure_from_seed(seed, &enc).unwrap()).unwrap();
+            let want = enc
+                .encrypt_reference(&x, OneTimeKey::insecure_from_seed(seed, &enc).unwrap())
+                .unwrap();
+            let got = enc
+                .encrypt_cpu(&x, OneTimeKey::insecure_from_seed(seed, &enc).unwrap())
+                .unwrap();
             assert_eq!(got.data(), want.data(), "{} seed {i}", spec.name());
         }
         assert!(flips[0] > 0 && flips[1] > 0, "both mirror states covered");

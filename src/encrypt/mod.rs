@@ -360,3 +360,15 @@ impl Encryptor {
         )))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// One encryptor serves many threads (a server, a camera pipeline).
+    #[test]
+    fn encryptor_is_shareable_and_keys_are_sendable() {
+        fn shareable<T: Send + Sync>() {}
+        fn sendable<T: Send>() {}
+        shareable::<super::Encryptor>();
+        sendable::<crate::OneTimeKey>();
+    }
+}
