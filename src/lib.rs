@@ -16,6 +16,7 @@ pub mod error;
 pub mod frame;
 mod imageio;
 pub mod key;
+pub mod npy;
 pub mod params;
 pub mod pool;
 mod rng;

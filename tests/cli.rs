@@ -115,3 +115,56 @@ fn pool_build_then_info() {
     assert!(text.contains("images (M): 3"), "{text}");
     assert!(text.contains(&pool.fingerprint_hex()), "{text}");
 }
+
+#[test]
+fn dataset_encrypt_writes_encryptions_and_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("epoch0");
+    let run = edgehide()
+        .args([
+            "dataset",
+            "encrypt",
+            "--split",
+            "test",
+            "--limit",
+            "300",
+            "--backend",
+            "cpu",
+            "--k",
+            "2",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let x = std::fs::read(out.join("x.npy")).unwrap();
+    let x = npyz::NpyFile::new(&x[..]).unwrap();
+    assert_eq!(x.shape(), &[300, 1, 28, 28]);
+    let xs: Vec<f32> = x.into_vec().unwrap();
+    assert!(xs.iter().all(|v| v.is_finite()));
+    let y = std::fs::read(out.join("y.npy")).unwrap();
+    let ys: Vec<u8> = npyz::NpyFile::new(&y[..]).unwrap().into_vec().unwrap();
+    let test = edgehide::dataset::fashion_mnist(None, edgehide::dataset::Split::Test).unwrap();
+    assert_eq!(ys, test.labels[..300]);
+    // Fresh keys: two frames of the same class never share an encryption.
+    assert_ne!(xs[..784], xs[784..1568]);
+
+    let bad = edgehide()
+        .args(["dataset", "encrypt", "--split", "dev", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown split"));
+    let missing = edgehide()
+        .args(["dataset", "encrypt", "--dir", "/nonexistent", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("dataset-fashion-mnist"));
+}

@@ -48,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         command: PoolCommand,
     },
+    /// Labelled datasets: encrypt a split for training or evaluation.
+    Dataset {
+        #[command(subcommand)]
+        command: DatasetCommand,
+    },
     /// Show the backend an encryptor would use here.
     Info,
     /// The end-to-end demo on the embedded defaults (bundled corpus,
@@ -62,6 +67,38 @@ enum Command {
         backend: BackendChoice,
         /// Output folder for the pictures.
         #[arg(long, default_value = "demo-out")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DatasetCommand {
+    /// Encrypt every image of a split with a fresh key each; writes x.npy
+    /// (N x C x H x W float32) and y.npy (N uint8 labels). Run once per epoch
+    /// for fresh encryptions.
+    Encrypt {
+        /// Only `fashion-mnist` for now.
+        #[arg(long, default_value = "fashion-mnist")]
+        dataset: String,
+        /// Folder with the IDX files (default: Debian's location).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value = "train")]
+        split: String,
+        /// Model sidecar (default: the built-in Fashion-MNIST spec).
+        #[arg(long)]
+        spec: Option<PathBuf>,
+        /// Public corpus (default: the bundled photos).
+        #[arg(long)]
+        pool: Option<PathBuf>,
+        #[arg(long)]
+        k: Option<usize>,
+        /// Keep only the first N images.
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long, default_value = "auto")]
+        backend: BackendChoice,
+        #[arg(long)]
         out: PathBuf,
     },
 }
@@ -212,6 +249,40 @@ fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Dataset {
+            command:
+                DatasetCommand::Encrypt {
+                    dataset,
+                    dir,
+                    split,
+                    spec,
+                    pool,
+                    k,
+                    limit,
+                    backend,
+                    out,
+                },
+        } => {
+            if dataset != "fashion-mnist" {
+                bail!("unknown dataset {dataset:?} (supported: fashion-mnist)");
+            }
+            let split = match split.as_str() {
+                "train" => Split::Train,
+                "test" => Split::Test,
+                other => bail!("unknown split {other:?} (train or test)"),
+            };
+            let mut spec = match spec {
+                Some(p) => ModelSpec::from_json_file(&p)?,
+                None => ModelSpec::fashion_mnist(),
+            };
+            if let Some(k) = k {
+                spec = spec.with_params(spec.params().with_k(k)?)?;
+            }
+            let data = dataset::fashion_mnist(dir.as_deref(), split)?;
+            let enc = Encryptor::new(spec, &load_pool(pool.as_deref())?, backend)?;
+            eprintln!("backend: {}", enc.backend());
+            encrypt_dataset(&enc, &data, limit, &out)
+        }
         Command::Info => {
             let enc = Encryptor::new(
                 ModelSpec::fashion_mnist(),
@@ -240,6 +311,59 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => demo(images, n, backend, &out),
     }
+}
+
+/// Streams a split's encryptions to `out/x.npy` and its labels to `out/y.npy`.
+fn encrypt_dataset(
+    enc: &Encryptor,
+    data: &dataset::Dataset,
+    limit: Option<usize>,
+    out: &Path,
+) -> Result<()> {
+    const CHUNK: usize = 1024;
+    let n = limit.unwrap_or(usize::MAX).min(data.images.len());
+    let g = enc.spec().geometry();
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut xs = edgehide::npy::NpyStream::<f32>::create(
+        &out.join("x.npy"),
+        &[n, g.channels, g.height, g.width],
+    )?;
+    let bar = indicatif::ProgressBar::new(n as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} frames, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut pre = Preprocessor::new(enc.spec());
+    for start in (0..n).step_by(CHUNK) {
+        let end = (start + CHUNK).min(n);
+        let frames = data.images[start..end]
+            .iter()
+            .map(|img| {
+                let format = if img.channels() == 1 {
+                    PixelFormat::Gray8
+                } else {
+                    PixelFormat::Rgb8
+                };
+                pre.run(&FrameRef::packed(
+                    img.pixels(),
+                    img.width(),
+                    img.height(),
+                    format,
+                )?)
+            })
+            .collect::<edgehide::Result<Vec<_>>>()?;
+        for e in enc.encrypt_batch_fresh(&frames)? {
+            xs.extend(e.into_data())?;
+        }
+        bar.set_position(end as u64);
+    }
+    xs.finish()?;
+    bar.finish_and_clear();
+    edgehide::npy::write(&out.join("y.npy"), &[n], data.labels[..n].iter().copied())?;
+    println!("wrote {n} encryptions to {} (x.npy, y.npy)", out.display());
+    Ok(())
 }
 
 /// A grey picture of a tensor's first channel, min-max scaled, upscaled 4x.

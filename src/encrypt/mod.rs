@@ -111,18 +111,7 @@ impl Encryption {
     }
     /// Writes a float32 `.npy` file of shape (C, H, W).
     pub fn write_npy(&self, path: &Path) -> Result<()> {
-        use npyz::WriterBuilder;
-        let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-        let shape: Vec<u64> = self.shape().iter().map(|&d| d as u64).collect();
-        let io = |e: std::io::Error| Error::io(path, e);
-        let mut w = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&shape)
-            .writer(std::io::BufWriter::new(file))
-            .begin_nd()
-            .map_err(io)?;
-        w.extend(self.data.iter().copied()).map_err(io)?;
-        w.finish().map_err(io)
+        crate::npy::write(path, &self.shape(), self.data.iter().copied())
     }
 }
 
