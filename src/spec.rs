@@ -196,7 +196,7 @@ impl ModelSpec {
     /// A 28x28 grey model with Fashion-MNIST's statistics and labels, and the
     /// reference encryption defaults.
     pub fn fashion_mnist() -> ModelSpec {
-        let mut s = ModelSpec::new(
+        let s = ModelSpec::new(
             "fashion-mnist",
             Geometry {
                 channels: 1,
@@ -208,8 +208,7 @@ impl ModelSpec {
             Params::default(),
         )
         .unwrap_or_else(|_| unreachable!("built-in spec is valid"));
-        s.raw.labels = FASHION_MNIST_LABELS.iter().map(|l| l.to_string()).collect();
-        s
+        s.with_labels(FASHION_MNIST_LABELS.iter().map(|l| l.to_string()).collect())
     }
 
     /// A 224x224 RGB model with ImageNet statistics and the reference defaults.
@@ -279,6 +278,11 @@ impl ModelSpec {
             encryption: params,
             ..self.raw.clone()
         })
+    }
+    /// The same spec with class labels.
+    pub fn with_labels(mut self, labels: Vec<String>) -> ModelSpec {
+        self.raw.labels = labels;
+        self
     }
     /// The same spec bound to a corpus fingerprint.
     pub fn with_pool_fingerprint(mut self, fingerprint: Option<String>) -> ModelSpec {

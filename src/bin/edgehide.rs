@@ -53,6 +53,25 @@ enum Command {
         #[command(subcommand)]
         command: DatasetCommand,
     },
+    /// Write a model sidecar (the Fashion-MNIST geometry and normalisation with
+    /// the given encryption parameters, bound to a corpus's fingerprint).
+    Spec {
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value_t = 4)]
+        k: usize,
+        #[arg(long, default_value_t = 0.65)]
+        upper: f64,
+        #[arg(long)]
+        min_private_weight: Option<f64>,
+        #[arg(long)]
+        max_private_weight: Option<f64>,
+        /// Public corpus the model is trained with (default: the bundled photos).
+        #[arg(long)]
+        pool: Option<PathBuf>,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Show the backend an encryptor would use here.
     Info,
     /// The end-to-end demo on the embedded defaults (bundled corpus,
@@ -282,6 +301,34 @@ fn run(cli: Cli) -> Result<()> {
             let enc = Encryptor::new(spec, &load_pool(pool.as_deref())?, backend)?;
             eprintln!("backend: {}", enc.backend());
             encrypt_dataset(&enc, &data, limit, &out)
+        }
+        Command::Spec {
+            name,
+            k,
+            upper,
+            min_private_weight,
+            max_private_weight,
+            pool,
+            out,
+        } => {
+            let params = edgehide::ParamsBuilder {
+                k,
+                upper,
+                min_private_weight,
+                max_private_weight,
+                ..Default::default()
+            }
+            .build()?;
+            let pool = load_pool(pool.as_deref())?;
+            let base = ModelSpec::fashion_mnist();
+            let spec = ModelSpec::new(&name, base.geometry(), vec![0.2860], vec![0.3530], params)?
+                .with_labels(base.labels().to_vec())
+                .with_pool_fingerprint(Some(pool.fingerprint_hex()));
+            pool.check_for(spec.geometry())?;
+            std::fs::write(&out, spec.to_json())
+                .with_context(|| format!("writing {}", out.display()))?;
+            println!("wrote {}", out.display());
+            Ok(())
         }
         Command::Info => {
             let enc = Encryptor::new(
