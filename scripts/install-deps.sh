@@ -3,7 +3,7 @@
 # lavapipe (a software Vulkan GPU, so the wgpu path runs without a GPU) and
 # Fashion-MNIST. Needs root or sudo only when something is missing.
 set -euo pipefail
-pkgs=(mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist)
+pkgs=(mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist python3-venv)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -18,4 +18,12 @@ fi
 if ! command -v cargo >/dev/null; then
   echo "error: a Rust toolchain is needed (https://rustup.rs), then run this again" >&2
   exit 1
+fi
+# ONNX Runtime for `ort` (loaded at run time): the library inside the
+# onnxruntime wheel, in a virtualenv at the repository root.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+if ! ls "$root"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so.1.31.1 >/dev/null 2>&1; then
+  echo "installing onnxruntime 1.31.1 into $root/.venv"
+  python3 -m venv "$root/.venv"
+  "$root/.venv/bin/pip" install --quiet --disable-pip-version-check onnxruntime==1.31.1
 fi

@@ -54,11 +54,12 @@ pub enum Error {
     CoefficientsUnsatisfiable(u32),
 
     /// A file could not be read or written.
-    #[error("{}: {source}", path.display())]
+    // The cause is in the message, not a `#[source]`, so that error chains
+    // (anyhow's `{:#}`) do not print it twice.
+    #[error("{}: {cause}", path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 
     /// An image file could not be decoded.
@@ -72,6 +73,14 @@ pub enum Error {
     /// The GPU backend was required but no adapter is available.
     #[error("no GPU adapter available: {0}")]
     NoGpu(String),
+
+    /// ONNX Runtime could not be loaded or failed to run a model.
+    #[error("ONNX Runtime: {0}")]
+    Runtime(String),
+
+    /// A model does not match its sidecar (input shape, classes).
+    #[error("model does not match its sidecar: {0}")]
+    ModelMismatch(String),
 }
 
 impl Error {
@@ -92,13 +101,15 @@ impl Error {
             Error::ImageDecode { .. } => 11,
             Error::Gpu(_) => 12,
             Error::NoGpu(_) => 13,
+            Error::Runtime(_) => 14,
+            Error::ModelMismatch(_) => 15,
         }
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 

@@ -13,8 +13,10 @@
 pub mod dataset;
 pub mod encrypt;
 pub mod error;
+pub mod eval;
 pub mod frame;
 mod imageio;
+pub mod infer;
 pub mod key;
 pub mod npy;
 pub mod params;

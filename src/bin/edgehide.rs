@@ -72,6 +72,36 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Accuracy of a model on encryptions of a test set, through the full
+    /// client pipeline (fresh key per image, ONNX Runtime inference).
+    Eval {
+        /// The ONNX model; its sidecar is the same path with .json.
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long, default_value = "fashion-mnist")]
+        dataset: String,
+        /// Folder with the IDX files (default: Debian's location).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value = "test")]
+        split: String,
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Encryptions per image, predictions averaged.
+        #[arg(long, default_value_t = 1)]
+        t: usize,
+        #[arg(long, default_value = "f32")]
+        payload: edgehide::eval::Payload,
+        /// Public corpus (default: the bundled photos; must be the one the
+        /// sidecar names unless --any-pool).
+        #[arg(long)]
+        pool: Option<PathBuf>,
+        /// Evaluate with a corpus other than the one the model was trained with.
+        #[arg(long)]
+        any_pool: bool,
+        #[arg(long, default_value = "auto")]
+        backend: BackendChoice,
+    },
     /// Show the backend an encryptor would use here.
     Info,
     /// The end-to-end demo on the embedded defaults (bundled corpus,
@@ -282,14 +312,7 @@ fn run(cli: Cli) -> Result<()> {
                     out,
                 },
         } => {
-            if dataset != "fashion-mnist" {
-                bail!("unknown dataset {dataset:?} (supported: fashion-mnist)");
-            }
-            let split = match split.as_str() {
-                "train" => Split::Train,
-                "test" => Split::Test,
-                other => bail!("unknown split {other:?} (train or test)"),
-            };
+            let split = parse_split(&dataset, &split)?;
             let mut spec = match spec {
                 Some(p) => ModelSpec::from_json_file(&p)?,
                 None => ModelSpec::fashion_mnist(),
@@ -330,6 +353,51 @@ fn run(cli: Cli) -> Result<()> {
             println!("wrote {}", out.display());
             Ok(())
         }
+        Command::Eval {
+            model,
+            dataset,
+            dir,
+            split,
+            limit,
+            t,
+            payload,
+            pool,
+            any_pool,
+            backend,
+        } => {
+            let split = parse_split(&dataset, &split)?;
+            let model = edgehide::infer::Model::load(&model, None)?;
+            let mut spec = model.spec().clone();
+            if any_pool {
+                spec = spec.with_pool_fingerprint(None);
+            }
+            let data = dataset::fashion_mnist(dir.as_deref(), split)?;
+            let enc = Encryptor::new(spec, &load_pool(pool.as_deref())?, backend)?;
+            let n = limit.unwrap_or(usize::MAX).min(data.images.len());
+            eprintln!(
+                "model: {} | backend: {} | {n} images, t={t}, payload {payload:?}",
+                model.spec().name(),
+                enc.backend()
+            );
+            let bar = progress_bar(n);
+            let opts = edgehide::eval::EvalOptions {
+                limit,
+                t,
+                payload,
+                batch: 500,
+            };
+            let acc = edgehide::eval::evaluate(&model, &enc, &data, opts, |done| {
+                bar.set_position(done as u64)
+            })?;
+            bar.finish_and_clear();
+            let (lo, hi) = acc.interval95();
+            println!(
+                "correct: {} of {} (95% interval {lo:.4} to {hi:.4})",
+                acc.correct, acc.total
+            );
+            println!("accuracy: {:.4}", acc.value());
+            Ok(())
+        }
         Command::Info => {
             let enc = Encryptor::new(
                 ModelSpec::fashion_mnist(),
@@ -358,6 +426,29 @@ fn run(cli: Cli) -> Result<()> {
             out,
         } => demo(images, n, backend, &out),
     }
+}
+
+fn parse_split(dataset: &str, split: &str) -> Result<Split> {
+    if dataset != "fashion-mnist" {
+        bail!("unknown dataset {dataset:?} (supported: fashion-mnist)");
+    }
+    Ok(match split {
+        "train" => Split::Train,
+        "test" => Split::Test,
+        other => bail!("unknown split {other:?} (train or test)"),
+    })
+}
+
+/// A progress bar on stderr (hidden when stderr is not a terminal).
+fn progress_bar(n: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(n as u64);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} frames, {per_sec}, eta {eta}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
 }
 
 /// Streams a split's encryptions to `out/x.npy` and its labels to `out/y.npy`.
