@@ -278,8 +278,10 @@ pub(crate) fn encrypt_fast(
         let e = &pool.entries[slot.image as usize];
         let c0 = s.cols.len();
         let r0 = s.rows.len();
+        // Unflipped taps: a flipped slot's output row is the reverse of its
+        // unflipped one (`tap` mirrors the output coordinate).
         s.cols
-            .extend((0..w).map(|o| tap(o, w, slot.step_x, slot.cw, slot.x0, slot.flip != 0)));
+            .extend((0..w).map(|o| tap(o, w, slot.step_x, slot.cw, slot.x0, false)));
         s.rows
             .extend((0..h).map(|o| tap(o, h, slot.step_y, slot.ch, slot.y0, false)));
         let fits = |t: &Tap, size: u32| {
@@ -290,11 +292,8 @@ pub(crate) fn encrypt_fast(
             && s.cols[c0..].iter().all(|t| fits(t, e.width))
             && s.rows[r0..].iter().all(|t| fits(t, e.height));
         s.inside.push(inside);
-        // Unflipped taps: a flipped slot's output row is the reverse of its
-        // unflipped one (`tap` mirrors the output coordinate).
         let first = s.runs.len();
-        for x in 0..w {
-            let t = tap(x, w, slot.step_x, slot.cw, slot.x0, false);
+        for (x, t) in s.cols[c0..].iter().enumerate() {
             s.col_t.push(t.t);
             let j = (t.i0 - slot.x0).max(0) as usize;
             s.col_j.push(j as u32);
@@ -339,7 +338,6 @@ pub(crate) fn encrypt_fast(
                         let v = &s.blended[..];
                         let ts = &s.col_t[si * w..(si + 1) * w];
                         let runs = &s.runs[s.run_span[si].clone()];
-                        let term = |p: f32| wi * (p * scale + offset);
                         if slot.flip == 0 && runs.len() * 4 <= w {
                             // Unflipped runs go straight into the accumulator.
                             for r in runs {
@@ -350,36 +348,39 @@ pub(crate) fn encrypt_fast(
                                     .zip(&v[j + 1..j + n + 1])
                                     .zip(&ts[x..x + n])
                                 {
-                                    *a += term(lerp(*l, *rt, *t));
+                                    *a += wi * (lerp(*l, *rt, *t) * scale + offset);
                                 }
                             }
-                        } else {
-                            s.sampled.resize(w, 0.0);
-                            sample_row(v, ts, &s.col_j[si * w..(si + 1) * w], runs, &mut s.sampled);
-                            if slot.flip != 0 {
-                                for (a, p) in acc.iter_mut().zip(s.sampled.iter().rev()) {
-                                    *a += term(*p);
-                                }
-                            } else {
-                                for (a, p) in acc.iter_mut().zip(&s.sampled) {
-                                    *a += term(*p);
-                                }
-                            }
+                            continue;
                         }
+                        s.sampled.resize(w, 0.0);
+                        sample_row(v, ts, &s.col_j[si * w..(si + 1) * w], runs, &mut s.sampled);
                     }
+                    // Shifted model-sized images: black padding outside them.
                     _ => {
-                        for (a, t) in acc.iter_mut().zip(&s.cols[si * w..(si + 1) * w]) {
-                            let p = bilerp(
-                                at(r0, t.i0),
-                                at(r0, t.i1),
-                                at(r1, t.i0),
-                                at(r1, t.i1),
-                                t.t,
-                                ty.t,
-                            );
-                            *a += wi * (p * scale + offset);
-                        }
+                        s.sampled.clear();
+                        s.sampled
+                            .extend(s.cols[si * w..(si + 1) * w].iter().map(|t| {
+                                bilerp(
+                                    at(r0, t.i0),
+                                    at(r0, t.i1),
+                                    at(r1, t.i0),
+                                    at(r1, t.i1),
+                                    t.t,
+                                    ty.t,
+                                )
+                            }));
                     }
+                }
+                let term = |p: &f32| wi * (p * scale + offset);
+                if slot.flip != 0 {
+                    acc.iter_mut()
+                        .zip(s.sampled.iter().rev())
+                        .for_each(|(a, p)| *a += term(p));
+                } else {
+                    acc.iter_mut()
+                        .zip(&s.sampled)
+                        .for_each(|(a, p)| *a += term(p));
                 }
             }
         }
