@@ -117,6 +117,9 @@ enum Command {
         /// Output folder for the pictures.
         #[arg(long, default_value = "demo-out")]
         out: PathBuf,
+        /// The classifier (its sidecar sets the encryption parameters).
+        #[arg(long, default_value = "models/fashion-mnist-k4.onnx")]
+        model: PathBuf,
     },
 }
 
@@ -424,7 +427,8 @@ fn run(cli: Cli) -> Result<()> {
             n,
             backend,
             out,
-        } => demo(images, n, backend, &out),
+            model,
+        } => demo(images, n, backend, &out, &model),
     }
 }
 
@@ -516,13 +520,21 @@ fn picture(values: &[f32], w: u32, h: u32) -> image::GrayImage {
     image::imageops::resize(&small, w * 4, h * 4, image::imageops::FilterType::Nearest)
 }
 
-fn demo(images: Vec<PathBuf>, n: usize, backend: BackendChoice, out: &Path) -> Result<()> {
-    let spec = ModelSpec::fashion_mnist();
+fn demo(
+    images: Vec<PathBuf>,
+    n: usize,
+    backend: BackendChoice,
+    out: &Path,
+    model: &Path,
+) -> Result<()> {
+    let model = edgehide::infer::Model::load(model, None)?;
+    let spec = model.spec().clone();
     let pool = PublicPool::bundled()?;
     let enc = Encryptor::new(spec.clone(), &pool, backend)?;
     let g = spec.geometry();
     println!(
-        "edgehide demo: model geometry {}x{}x{}, k={}",
+        "edgehide demo: model {} ({}x{}x{}, k={})",
+        spec.name(),
         g.channels,
         g.height,
         g.width,
@@ -549,7 +561,7 @@ fn demo(images: Vec<PathBuf>, n: usize, backend: BackendChoice, out: &Path) -> R
                 .get(*label as usize)
                 .cloned()
                 .unwrap_or_default();
-            frames.push((pre.run(&f)?, name));
+            frames.push((pre.run(&f)?, name, Some(*label as usize)));
         }
     } else {
         for p in &images {
@@ -557,23 +569,37 @@ fn demo(images: Vec<PathBuf>, n: usize, backend: BackendChoice, out: &Path) -> R
             frames.push((
                 pre.run(&FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8)?)?,
                 p.display().to_string(),
+                None,
             ));
         }
     }
     if frames.is_empty() {
         bail!("no frames to encrypt");
     }
-    let xs: Vec<_> = frames.iter().map(|(x, _)| x.clone()).collect();
+    let xs: Vec<_> = frames.iter().map(|(x, _, _)| x.clone()).collect();
     let started = std::time::Instant::now();
     let encs = enc.encrypt_batch_fresh(&xs)?;
     let took = started.elapsed();
+    // Only the encryptions reach the model. In-process for now; the same
+    // bytes go over HTTP once the inference server lands (issue 4).
+    let batch: Vec<f32> = encs.iter().flat_map(|e| e.data().iter().copied()).collect();
+    let logits = model.logits(batch, encs.len())?;
+    let predicted: Vec<usize> = logits
+        .chunks_exact(model.classes())
+        .map(|l| {
+            l.iter()
+                .enumerate()
+                .fold(0, |b, (j, &v)| if v > l[b] { j } else { b })
+        })
+        .collect();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let (w, h) = (g.width as u32, g.height as u32);
     let cols = 8u32.min(encs.len() as u32);
     let rows = (encs.len() as u32).div_ceil(cols);
     let (pw, ph) = (w * 4 * 2 + 8, h * 4 + 8);
     let mut sheet = image::GrayImage::from_pixel(cols * pw, rows * ph, image::Luma([32]));
-    for (i, ((x, name), e)) in frames.iter().zip(&encs).enumerate() {
+    let mut correct = 0;
+    for (i, ((x, name, truth), e)) in frames.iter().zip(&encs).enumerate() {
         let mut pair = image::GrayImage::from_pixel(w * 8 + 4, h * 4, image::Luma([32]));
         image::imageops::replace(&mut pair, &picture(x.data(), w, h), 0, 0);
         image::imageops::replace(&mut pair, &picture(e.data(), w, h), (w * 4 + 4) as i64, 0);
@@ -582,8 +608,21 @@ fn demo(images: Vec<PathBuf>, n: usize, backend: BackendChoice, out: &Path) -> R
             .with_context(|| format!("writing {}", file.display()))?;
         let (cx, cy) = ((i as u32 % cols) * pw + 4, (i as u32 / cols) * ph + 4);
         image::imageops::replace(&mut sheet, &pair, cx as i64, cy as i64);
+        let guess = spec
+            .labels()
+            .get(predicted[i])
+            .map(String::as_str)
+            .unwrap_or("?");
+        let mark = match truth {
+            Some(t) if *t == predicted[i] => {
+                correct += 1;
+                "ok"
+            }
+            Some(_) => "MISS",
+            None => "",
+        };
         println!(
-            "{i:3}  {name:<14} -> {} (left: the frame, right: what leaves the device)",
+            "{i:3}  {name:<14} predicted {guess:<12} {mark:<4} {}",
             file.display()
         );
     }
@@ -598,8 +637,16 @@ fn demo(images: Vec<PathBuf>, n: usize, backend: BackendChoice, out: &Path) -> R
         took.as_secs_f64() * 1e3 / encs.len() as f64,
         sheet_path.display()
     );
+    let labelled = frames.iter().filter(|f| f.2.is_some()).count();
+    if labelled > 0 {
+        println!(
+            "accuracy: {correct}/{labelled} = {:.3}",
+            correct as f64 / labelled as f64
+        );
+    }
     println!(
-        "remote classification arrives with the inference server (issue 4); keys were never written"
+        "pictures: left, the frame; right, the encryption the model saw. Keys were never written."
     );
+    println!("(inference ran in this process on ONNX Runtime; the remote server is issue 4)");
     Ok(())
 }
