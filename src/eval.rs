@@ -64,6 +64,8 @@ pub struct EvalOptions {
     pub payload: Payload,
     /// Images per inference batch.
     pub batch: usize,
+    /// Send the preprocessed frames unencrypted (plaintext baselines only).
+    pub plain: bool,
 }
 
 fn softmax_into(logits: &[f32], acc: &mut [f64]) {
@@ -108,15 +110,22 @@ pub fn evaluate(
             .collect::<Result<Vec<_>>>()?;
         let mut probs = vec![0f64; frames.len() * classes];
         for _ in 0..t {
-            let mut batch = Vec::with_capacity(frames.len() * enc.spec().geometry().len());
-            for e in enc.encrypt_batch_fresh(&frames)? {
-                match opts.payload {
-                    Payload::F32 => batch.extend(e.into_data()),
-                    Payload::F16 => {
-                        batch.extend(e.data().iter().map(|&v| half::f16::from_f32(v).to_f32()))
-                    }
-                }
-            }
+            let tensors: Vec<Vec<f32>> = if opts.plain {
+                frames.iter().map(|x| x.data().to_vec()).collect()
+            } else {
+                enc.encrypt_batch_fresh(&frames)?
+                    .into_iter()
+                    .map(|e| e.into_data())
+                    .collect()
+            };
+            let batch: Vec<f32> = match opts.payload {
+                Payload::F32 => tensors.concat(),
+                Payload::F16 => tensors
+                    .iter()
+                    .flatten()
+                    .map(|&v| half::f16::from_f32(v).to_f32())
+                    .collect(),
+            };
             let logits = model.logits(batch, frames.len())?;
             for (l, p) in logits
                 .chunks_exact(classes)

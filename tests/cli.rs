@@ -154,6 +154,26 @@ fn dataset_encrypt_writes_encryptions_and_labels() {
     // Fresh keys: two frames of the same class never share an encryption.
     assert_ne!(xs[..784], xs[784..1568]);
 
+    // --plain writes the preprocessed frames themselves (baseline models).
+    let plain = dir.path().join("plain");
+    let run = edgehide()
+        .args([
+            "dataset", "encrypt", "--split", "test", "--limit", "2", "--plain", "--out",
+        ])
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let x = std::fs::read(plain.join("x.npy")).unwrap();
+    let xs: Vec<f32> = npyz::NpyFile::new(&x[..]).unwrap().into_vec().unwrap();
+    let a = edgehide::ModelSpec::fashion_mnist().frame_affine();
+    let want: Vec<f32> = test.images[0]
+        .pixels()
+        .iter()
+        .map(|&p| p as f32 * a.scale[0] + a.offset[0])
+        .collect();
+    assert_eq!(xs[..784], want[..]);
+
     let bad = edgehide()
         .args(["dataset", "encrypt", "--split", "dev", "--out"])
         .arg(&out)

@@ -28,6 +28,7 @@ fn bundled_model_classifies_single_encryptions() {
         t: 1,
         payload: Payload::F32,
         batch: 250,
+        plain: false,
     };
     let acc = evaluate(&model, &enc, &test, opts, |_| {}).unwrap();
     // Chance is 0.10; the model card states the full-test-set figure.

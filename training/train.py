@@ -48,10 +48,12 @@ class Net(nn.Module):
         return self.head(self.features(torch.abs(e)))
 
 
-def encrypt_split(binary, spec, split, out, limit=None):
+def encrypt_split(binary, spec, split, out, limit=None, plain=False):
     cmd = [str(binary), "dataset", "encrypt", "--split", split, "--spec", str(spec), "--backend", "cpu", "--out", str(out)]
     if limit:
         cmd += ["--limit", str(limit)]
+    if plain:
+        cmd += ["--plain"]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return torch.from_numpy(np.load(out / "x.npy")), torch.from_numpy(np.load(out / "y.npy").astype(np.int64))
 
@@ -75,6 +77,7 @@ def main():
     ap.add_argument("--limit", type=int, default=None, help="train on the first N images only (smoke tests)")
     ap.add_argument("--edgehide", type=pathlib.Path, default=ROOT / "target/release/edgehide")
     ap.add_argument("--out", type=pathlib.Path, default=None, help="ONNX path (default: next to the spec)")
+    ap.add_argument("--plain", action="store_true", help="plaintext baseline: the same network on unencrypted frames")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -91,10 +94,10 @@ def main():
     work = pathlib.Path(tempfile.mkdtemp(prefix="edgehide-train-"))
     log = []
     try:
-        x_test, y_test = encrypt_split(args.edgehide, args.spec, "test", work / "test")
+        x_test, y_test = encrypt_split(args.edgehide, args.spec, "test", work / "test", plain=args.plain)
         for epoch in range(args.epochs):
             t0 = time.time()
-            x, y = encrypt_split(args.edgehide, args.spec, "train", work / "train", args.limit)
+            x, y = encrypt_split(args.edgehide, args.spec, "train", work / "train", args.limit, args.plain)
             model.train()
             perm = torch.randperm(len(x))
             total = 0.0
@@ -107,7 +110,7 @@ def main():
                 sched.step()
                 total += loss.item() * len(idx)
             acc = accuracy(model, x_test, y_test)
-            log.append({"epoch": epoch + 1, "loss": total / len(x), "test_accuracy_one_encryption": acc, "seconds": time.time() - t0})
+            log.append({"epoch": epoch + 1, "loss": total / len(x), "test_accuracy": acc, "seconds": time.time() - t0})
             print(json.dumps(log[-1]), flush=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)

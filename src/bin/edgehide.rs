@@ -99,6 +99,9 @@ enum Command {
         /// Evaluate with a corpus other than the one the model was trained with.
         #[arg(long)]
         any_pool: bool,
+        /// Send unencrypted frames (for the plaintext baseline model).
+        #[arg(long)]
+        plain: bool,
         #[arg(long, default_value = "auto")]
         backend: BackendChoice,
     },
@@ -150,6 +153,10 @@ enum DatasetCommand {
         limit: Option<usize>,
         #[arg(long, default_value = "auto")]
         backend: BackendChoice,
+        /// Write the preprocessed frames unencrypted (for the plaintext
+        /// baseline model only).
+        #[arg(long)]
+        plain: bool,
         #[arg(long)]
         out: PathBuf,
     },
@@ -312,6 +319,7 @@ fn run(cli: Cli) -> Result<()> {
                     k,
                     limit,
                     backend,
+                    plain,
                     out,
                 },
         } => {
@@ -326,7 +334,7 @@ fn run(cli: Cli) -> Result<()> {
             let data = dataset::fashion_mnist(dir.as_deref(), split)?;
             let enc = Encryptor::new(spec, &load_pool(pool.as_deref())?, backend)?;
             eprintln!("backend: {}", enc.backend());
-            encrypt_dataset(&enc, &data, limit, &out)
+            encrypt_dataset(&enc, &data, limit, plain, &out)
         }
         Command::Spec {
             name,
@@ -366,6 +374,7 @@ fn run(cli: Cli) -> Result<()> {
             payload,
             pool,
             any_pool,
+            plain,
             backend,
         } => {
             let split = parse_split(&dataset, &split)?;
@@ -378,9 +387,10 @@ fn run(cli: Cli) -> Result<()> {
             let enc = Encryptor::new(spec, &load_pool(pool.as_deref())?, backend)?;
             let n = limit.unwrap_or(usize::MAX).min(data.images.len());
             eprintln!(
-                "model: {} | backend: {} | {n} images, t={t}, payload {payload:?}",
+                "model: {} | backend: {} | {n} images, t={t}, payload {payload:?}{}",
                 model.spec().name(),
-                enc.backend()
+                enc.backend(),
+                if plain { ", UNENCRYPTED" } else { "" }
             );
             let bar = progress_bar(n);
             let opts = edgehide::eval::EvalOptions {
@@ -388,6 +398,7 @@ fn run(cli: Cli) -> Result<()> {
                 t,
                 payload,
                 batch: 500,
+                plain,
             };
             let acc = edgehide::eval::evaluate(&model, &enc, &data, opts, |done| {
                 bar.set_position(done as u64)
@@ -460,6 +471,7 @@ fn encrypt_dataset(
     enc: &Encryptor,
     data: &dataset::Dataset,
     limit: Option<usize>,
+    plain: bool,
     out: &Path,
 ) -> Result<()> {
     const CHUNK: usize = 1024;
@@ -496,8 +508,14 @@ fn encrypt_dataset(
                 )?)
             })
             .collect::<edgehide::Result<Vec<_>>>()?;
-        for e in enc.encrypt_batch_fresh(&frames)? {
-            xs.extend(e.into_data())?;
+        if plain {
+            for x in &frames {
+                xs.extend(x.data().iter().copied())?;
+            }
+        } else {
+            for e in enc.encrypt_batch_fresh(&frames)? {
+                xs.extend(e.into_data())?;
+            }
         }
         bar.set_position(end as u64);
     }
