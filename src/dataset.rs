@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::frame::{FrameRef, PixelFormat, PlainTensor, Preprocessor};
 use crate::pool::{PoolImage, read_idx};
 
 /// Where Debian's `dataset-fashion-mnist` package puts Fashion-MNIST.
@@ -13,6 +14,32 @@ pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
 pub struct Dataset {
     pub images: Vec<PoolImage>,
     pub labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// Images `range` preprocessed for the model (`pre` keeps its buffers).
+    pub fn preprocess(
+        &self,
+        range: std::ops::Range<usize>,
+        pre: &mut Preprocessor,
+    ) -> Result<Vec<PlainTensor>> {
+        self.images[range]
+            .iter()
+            .map(|img| {
+                let format = if img.channels() == 1 {
+                    PixelFormat::Gray8
+                } else {
+                    PixelFormat::Rgb8
+                };
+                pre.run(&FrameRef::packed(
+                    img.pixels(),
+                    img.width(),
+                    img.height(),
+                    format,
+                )?)
+            })
+            .collect()
+    }
 }
 
 /// Train or test split.

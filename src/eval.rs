@@ -5,7 +5,7 @@
 use crate::dataset::Dataset;
 use crate::encrypt::Encryptor;
 use crate::error::Result;
-use crate::frame::{FrameRef, PixelFormat, Preprocessor};
+use crate::frame::Preprocessor;
 use crate::infer::Model;
 
 /// Tensor element type on the wire.
@@ -92,22 +92,7 @@ pub fn evaluate(
     let mut correct = 0;
     for start in (0..n).step_by(opts.batch.max(1)) {
         let end = (start + opts.batch.max(1)).min(n);
-        let frames = data.images[start..end]
-            .iter()
-            .map(|img| {
-                let format = if img.channels() == 1 {
-                    PixelFormat::Gray8
-                } else {
-                    PixelFormat::Rgb8
-                };
-                pre.run(&FrameRef::packed(
-                    img.pixels(),
-                    img.width(),
-                    img.height(),
-                    format,
-                )?)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let frames = data.preprocess(start..end, &mut pre)?;
         let mut probs = vec![0f64; frames.len() * classes];
         for _ in 0..t {
             let tensors: Vec<Vec<f32>> = if opts.plain {

@@ -482,32 +482,11 @@ fn encrypt_dataset(
         &out.join("x.npy"),
         &[n, g.channels, g.height, g.width],
     )?;
-    let bar = indicatif::ProgressBar::new(n as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} frames, {per_sec}, eta {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    let bar = progress_bar(n);
     let mut pre = Preprocessor::new(enc.spec());
     for start in (0..n).step_by(CHUNK) {
         let end = (start + CHUNK).min(n);
-        let frames = data.images[start..end]
-            .iter()
-            .map(|img| {
-                let format = if img.channels() == 1 {
-                    PixelFormat::Gray8
-                } else {
-                    PixelFormat::Rgb8
-                };
-                pre.run(&FrameRef::packed(
-                    img.pixels(),
-                    img.width(),
-                    img.height(),
-                    format,
-                )?)
-            })
-            .collect::<edgehide::Result<Vec<_>>>()?;
+        let frames = data.preprocess(start..end, &mut pre)?;
         if plain {
             for x in &frames {
                 xs.extend(x.data().iter().copied())?;
