@@ -192,6 +192,13 @@ enum PoolCommand {
 }
 
 fn main() {
+    // Die quietly on a closed stdout (`edgehide pool info | head -1`), as
+    // Unix tools do, instead of panicking inside println!.
+    #[cfg(unix)]
+    // SAFETY: restoring a signal's default disposition, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // Mesa's software Vulkan driver prints a scary "XDG_RUNTIME_DIR is invalid"
     // on headless machines; it needs no display here, so give it a directory.
     if std::env::var_os("XDG_RUNTIME_DIR").is_none() {
