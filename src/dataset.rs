@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::frame::{FrameRef, PixelFormat, PlainTensor, Preprocessor};
-use crate::pool::{PoolImage, read_idx};
+use crate::pool::{PoolImage, gunzip_bounded, read_idx};
 
 /// Where Debian's `dataset-fashion-mnist` package puts Fashion-MNIST.
 pub const FASHION_MNIST_DIR: &str = "/usr/share/datasets/fashion-mnist";
@@ -94,17 +94,8 @@ pub fn fashion_mnist(dir: Option<&Path>, split: Split) -> Result<Dataset> {
 
 /// Reads a 1-dimensional u8 IDX file (labels), gzipped or not.
 pub fn read_idx_labels(bytes: &[u8]) -> Result<Vec<u8>> {
-    use std::io::Read;
-    let mut raw = Vec::new();
-    let data: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
-        flate2::read::GzDecoder::new(bytes)
-            .take(1 << 30)
-            .read_to_end(&mut raw)
-            .map_err(|e| Error::InvalidPool(format!("corrupt gzip: {e}")))?;
-        &raw
-    } else {
-        bytes
-    };
+    let data = gunzip_bounded(bytes, 1 << 30)?;
+    let data: &[u8] = &data;
     let bad = |why: &str| Error::InvalidPool(format!("corrupt IDX label file: {why}"));
     let header: [u8; 4] = data
         .get(..4)

@@ -29,6 +29,11 @@ pub const MAX_TOTAL_BYTES: usize = 2 << 30;
 const PACK_MAGIC: &[u8; 8] = b"EHPOOL01";
 const FINGERPRINT_DOMAIN: &[u8] = b"edgehide-pool-v1";
 
+/// A corpus fingerprint as `sha256:<hex>`.
+pub(crate) fn fingerprint_hex(fingerprint: &[u8; 32]) -> String {
+    format!("sha256:{}", hex::encode(fingerprint))
+}
+
 /// One corpus image: 8-bit grey or RGB, interleaved, rows packed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct PoolImage {
@@ -331,7 +336,7 @@ impl PublicPool {
     }
     /// The fingerprint as `sha256:<hex>`, the form sidecars store.
     pub fn fingerprint_hex(&self) -> String {
-        format!("sha256:{}", hex::encode(self.fingerprint))
+        fingerprint_hex(&self.fingerprint)
     }
 
     /// Errors unless every image is at least the model's size.
@@ -541,22 +546,26 @@ fn decode_png_bounded(png: &[u8], budget: usize) -> std::result::Result<PoolImag
     PoolImage::from_dynamic(&img).map_err(|e| e.to_string())
 }
 
+/// Undoes gzip when `bytes` are gzipped (else borrows them), reading at most
+/// `limit` bytes so that a small hostile file cannot exhaust memory.
+pub(crate) fn gunzip_bounded(bytes: &[u8], limit: u64) -> Result<std::borrow::Cow<'_, [u8]>> {
+    if !bytes.starts_with(&[0x1f, 0x8b]) {
+        return Ok(std::borrow::Cow::Borrowed(bytes));
+    }
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .take(limit)
+        .read_to_end(&mut out)
+        .map_err(|e| Error::InvalidPool(format!("corrupt gzip: {e}")))?;
+    Ok(std::borrow::Cow::Owned(out))
+}
+
 /// Reads an IDX tensor of u8 (type 0x08) or big-endian f32 in [0, 1]
 /// (type 0x0D): N x H x W (grey) or N x H x W x 3 (RGB). Gzip is undone first,
 /// with the output bounded so that a small hostile file cannot exhaust memory.
 pub(crate) fn read_idx(bytes: &[u8]) -> Result<Vec<PoolImage>> {
-    let raw;
-    let data: &[u8] = if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::GzDecoder::new(bytes)
-            .take(MAX_TOTAL_BYTES as u64 * 4 + 1024)
-            .read_to_end(&mut out)
-            .map_err(|e| Error::InvalidPool(format!("corrupt gzip: {e}")))?;
-        raw = out;
-        &raw
-    } else {
-        bytes
-    };
+    let data = gunzip_bounded(bytes, MAX_TOTAL_BYTES as u64 * 4 + 1024)?;
+    let data: &[u8] = &data;
     let bad = |why: &str| Error::InvalidPool(format!("corrupt IDX file: {why}"));
     if data.len() < 4 || data[0] != 0 || data[1] != 0 {
         return Err(bad("bad magic"));

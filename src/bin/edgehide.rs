@@ -237,9 +237,7 @@ fn run(cli: Cli) -> Result<()> {
             images,
         } => {
             let mut spec = ModelSpec::from_json_file(&spec)?;
-            if let Some(k) = k {
-                spec = spec.with_params(spec.params().with_k(k)?)?;
-            }
+            spec = with_k(spec, k)?;
             let pool = load_pool(pool.as_deref())?;
             let enc = Encryptor::new(spec, &pool, backend)?;
             eprintln!("backend: {}", enc.backend());
@@ -335,9 +333,7 @@ fn run(cli: Cli) -> Result<()> {
                 Some(p) => ModelSpec::from_json_file(&p)?,
                 None => ModelSpec::fashion_mnist(),
             };
-            if let Some(k) = k {
-                spec = spec.with_params(spec.params().with_k(k)?)?;
-            }
+            spec = with_k(spec, k)?;
             let data = dataset::fashion_mnist(dir.as_deref(), split)?;
             let enc = Encryptor::new(spec, &load_pool(pool.as_deref())?, backend)?;
             eprintln!("backend: {}", enc.backend());
@@ -450,6 +446,14 @@ fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// The spec with k replaced, when `--k` was given.
+fn with_k(spec: ModelSpec, k: Option<usize>) -> Result<ModelSpec> {
+    Ok(match k {
+        Some(k) => spec.with_params(spec.params().with_k(k)?)?,
+        None => spec,
+    })
+}
+
 fn parse_split(dataset: &str, split: &str) -> Result<Split> {
     if dataset != "fashion-mnist" {
         bail!("unknown dataset {dataset:?} (supported: fashion-mnist)");
@@ -558,14 +562,18 @@ fn demo(
     let mut frames = Vec::new();
     if images.is_empty() {
         let test = dataset::fashion_mnist(None, Split::Test)?;
-        for (img, label) in test.images.iter().zip(&test.labels).take(n) {
-            let f = FrameRef::packed(img.pixels(), img.width(), img.height(), PixelFormat::Gray8)?;
+        let n = n.min(test.images.len());
+        for (x, &label) in test
+            .preprocess(0..n, &mut pre)?
+            .into_iter()
+            .zip(&test.labels)
+        {
             let name = spec
                 .labels()
-                .get(*label as usize)
+                .get(label as usize)
                 .cloned()
                 .unwrap_or_default();
-            frames.push((pre.run(&f)?, name, Some(*label as usize)));
+            frames.push((x, name, Some(label as usize)));
         }
     } else {
         for p in &images {

@@ -231,7 +231,7 @@ impl Encryptor {
             meta: EncryptionMeta {
                 scheme: "instahide".into(),
                 k: self.binding.k,
-                pool_fingerprint: format!("sha256:{}", hex::encode(self.binding.pool)),
+                pool_fingerprint: crate::pool::fingerprint_hex(&self.binding.pool),
             },
         }
     }
