@@ -81,6 +81,23 @@ pub enum Error {
     /// A model does not match its sidecar (input shape, classes).
     #[error("model does not match its sidecar: {0}")]
     ModelMismatch(String),
+
+    /// The server could not be reached or did not answer in time.
+    #[error("transport: {0}")]
+    Transport(String),
+
+    /// The server answered with an error status.
+    #[error("server answered {status}: {message}")]
+    Server { status: u16, message: String },
+
+    /// The server's model expects other encryption parameters than this
+    /// device's encryptor uses; nothing was sent.
+    #[error("server expects other encryption parameters: {0}")]
+    ServerMismatch(String),
+
+    /// The server's answer does not follow the protocol.
+    #[error("protocol: {0}")]
+    Protocol(String),
 }
 
 impl Error {
@@ -103,6 +120,10 @@ impl Error {
             Error::NoGpu(_) => 13,
             Error::Runtime(_) => 14,
             Error::ModelMismatch(_) => 15,
+            Error::Transport(_) => 16,
+            Error::Server { .. } => 17,
+            Error::ServerMismatch(_) => 18,
+            Error::Protocol(_) => 19,
         }
     }
 

@@ -8,28 +8,7 @@ use crate::error::Result;
 use crate::frame::Preprocessor;
 use crate::infer::Model;
 
-/// Tensor element type on the wire.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Payload {
-    F32,
-    /// Each value rounded to IEEE half precision, as the f16 wire format sends it.
-    F16,
-}
-
-impl std::str::FromStr for Payload {
-    type Err = crate::Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "f32" => Ok(Payload::F32),
-            "f16" => Ok(Payload::F16),
-            _ => Err(crate::Error::params(
-                "payload",
-                format!("expected f32 or f16, got {s:?}"),
-            )),
-        }
-    }
-}
+pub use crate::oip::Payload;
 
 /// Correct predictions out of a total, with a 95% Wilson interval.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -173,6 +173,14 @@ impl Model {
     pub fn classes(&self) -> usize {
         self.classes
     }
+    /// The ONNX graph's input name.
+    pub fn input_name(&self) -> &str {
+        &self.input
+    }
+    /// The ONNX graph's output name (the logits).
+    pub fn output_name(&self) -> &str {
+        &self.output
+    }
 
     /// Scores for `n` tensors laid end to end in `batch`: `n * classes` values.
     pub fn logits(&self, batch: Vec<f32>, n: usize) -> Result<Vec<f32>> {

@@ -10,6 +10,7 @@
 //! What this hides, and what it does not, is measured by the project's own
 //! attacks (docs/SECURITY.md), never assumed.
 
+pub mod client;
 pub mod dataset;
 pub mod encrypt;
 pub mod error;
@@ -19,9 +20,12 @@ mod imageio;
 pub mod infer;
 pub mod key;
 pub mod npy;
+pub mod oip;
 pub mod params;
+pub mod picture;
 pub mod pool;
 mod rng;
+pub mod server;
 pub mod spec;
 
 pub use encrypt::{Backend, BackendChoice, Encryption, EncryptionMeta, Encryptor};

@@ -108,6 +108,31 @@ enum Command {
         #[arg(long, default_value = "auto")]
         backend: BackendChoice,
     },
+    /// Serve models over the Open Inference Protocol (KServe v2 REST) with
+    /// dynamic batching, until SIGTERM or Ctrl-C.
+    Serve {
+        /// An ONNX model (its sidecar is the same path with .json); repeat for
+        /// more. Each is served under its sidecar's name.
+        #[arg(long = "model", required = true)]
+        models: Vec<PathBuf>,
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        addr: std::net::SocketAddr,
+        /// Frames per inference; 1 turns batching off.
+        #[arg(long, default_value_t = 64)]
+        max_batch: usize,
+        /// How long a request may wait for others to share its batch.
+        #[arg(long, default_value_t = 2.0)]
+        max_delay_ms: f64,
+        /// Requests waiting per model before answering 503.
+        #[arg(long, default_value_t = 1024)]
+        queue: usize,
+        /// Largest request body, in MiB.
+        #[arg(long, default_value_t = 16)]
+        max_body_mib: usize,
+        /// Seconds before a request is answered 504.
+        #[arg(long, default_value_t = 30.0)]
+        timeout_s: f64,
+    },
     /// Show the backend an encryptor would use here.
     Info,
     /// The end-to-end demo on the embedded defaults (bundled corpus,
@@ -425,6 +450,47 @@ fn run(cli: Cli) -> Result<()> {
             println!("accuracy: {:.4}", acc.value());
             Ok(())
         }
+        Command::Serve {
+            models,
+            addr,
+            max_batch,
+            max_delay_ms,
+            queue,
+            max_body_mib,
+            timeout_s,
+        } => {
+            let models = models
+                .iter()
+                .map(|m| edgehide::infer::Model::load(m, None))
+                .collect::<edgehide::Result<Vec<_>>>()?;
+            let mut config = edgehide::server::ServerConfig::default();
+            config.max_batch = max_batch;
+            config.max_delay = duration(max_delay_ms / 1e3, "--max-delay-ms")?;
+            config.queue = queue;
+            config.max_body_bytes = max_body_mib << 20;
+            config.request_timeout = duration(timeout_s, "--timeout-s")?;
+            let names: Vec<String> = models.iter().map(|m| m.spec().name().to_string()).collect();
+            let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding {addr}"))?;
+                let local = listener.local_addr()?;
+                // Tests and scripts read this line for the port (--addr ...:0).
+                println!("listening on http://{local} (models: {})", names.join(", "));
+                use std::io::Write;
+                std::io::stdout().flush()?;
+                edgehide::server::serve(
+                    listener,
+                    models,
+                    config,
+                    edgehide::server::shutdown_signal(),
+                )
+                .await?;
+                println!("stopped");
+                Ok(())
+            })
+        }
         Command::Info => {
             let enc = Encryptor::new(
                 ModelSpec::fashion_mnist(),
@@ -454,6 +520,11 @@ fn run(cli: Cli) -> Result<()> {
             model,
         } => demo(images, n, backend, &out, &model),
     }
+}
+
+fn duration(seconds: f64, what: &str) -> Result<std::time::Duration> {
+    std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|_| anyhow::anyhow!("{what} must be a non-negative number, got {seconds}"))
 }
 
 /// The spec with k replaced, when `--k` was given.
@@ -523,18 +594,6 @@ fn encrypt_dataset(
     Ok(())
 }
 
-/// A grey picture of a tensor's first channel, min-max scaled, upscaled 4x.
-fn picture(values: &[f32], w: u32, h: u32) -> image::GrayImage {
-    let (lo, hi) = values
-        .iter()
-        .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
-    let span = (hi - lo).max(1e-6);
-    let small = image::GrayImage::from_fn(w, h, |x, y| {
-        image::Luma([((values[(y * w + x) as usize] - lo) / span * 255.0).round() as u8])
-    });
-    image::imageops::resize(&small, w * 4, h * 4, image::imageops::FilterType::Nearest)
-}
-
 fn demo(
     images: Vec<PathBuf>,
     n: usize,
@@ -596,64 +655,94 @@ fn demo(
         bail!("no frames to encrypt");
     }
     let xs: Vec<_> = frames.iter().map(|(x, _, _)| x.clone()).collect();
-    let started = std::time::Instant::now();
-    let encs = enc.encrypt_batch_fresh(&xs)?;
-    let took = started.elapsed();
-    // Only the encryptions reach the model. In-process for now; the same
-    // bytes go over HTTP once the inference server lands (issue 4).
-    let batch: Vec<f32> = encs.iter().flat_map(|e| e.data().iter().copied()).collect();
-    let logits = model.logits(batch, encs.len())?;
-    let predicted: Vec<usize> = logits
-        .chunks_exact(model.classes())
-        .map(|l| {
-            l.iter()
-                .enumerate()
-                .fold(0, |b, (j, &v)| if v > l[b] { j } else { b })
-        })
-        .collect();
+
+    // The server, on loopback, holds the model; from here on this process
+    // is the device and talks to it over HTTP only.
+    let enc = std::sync::Arc::new(enc);
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let listener = rt
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .context("binding a loopback port")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = rt.spawn(edgehide::server::serve(
+        listener,
+        vec![model],
+        edgehide::server::ServerConfig::default(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let client = rt.block_on(edgehide::client::AsyncClient::connect(
+        &url,
+        spec.name(),
+        enc.clone(),
+        edgehide::client::ClientConfig::default(),
+    ))?;
+    println!(
+        "server: {url} (Open Inference Protocol), model {} checked against this encryptor",
+        spec.name()
+    );
+    let bar = progress_bar(frames.len());
+    let (mut encs, mut answers) = (Vec::new(), Vec::new());
+    let (mut t_enc, mut t_remote) = (0.0, 0.0);
+    for chunk in xs.chunks(64) {
+        let started = std::time::Instant::now();
+        let e = enc.encrypt_batch_fresh(chunk)?;
+        t_enc += started.elapsed().as_secs_f64();
+        let started = std::time::Instant::now();
+        answers.extend(rt.block_on(client.classify_encrypted(&e))?);
+        t_remote += started.elapsed().as_secs_f64();
+        encs.extend(e);
+        bar.set_position(encs.len() as u64);
+    }
+    bar.finish_and_clear();
+    let _ = stop.send(());
+    rt.block_on(server)
+        .context("server task")?
+        .context("server")?;
+
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let (w, h) = (g.width as u32, g.height as u32);
-    let cols = 8u32.min(encs.len() as u32);
-    let rows = (encs.len() as u32).div_ceil(cols);
-    let (pw, ph) = (w * 4 * 2 + 8, h * 4 + 8);
-    let mut sheet = image::GrayImage::from_pixel(cols * pw, rows * ph, image::Luma([32]));
+    let mut panels = Vec::with_capacity(encs.len());
     let mut correct = 0;
-    for (i, ((x, name, truth), e)) in frames.iter().zip(&encs).enumerate() {
-        let mut pair = image::GrayImage::from_pixel(w * 8 + 4, h * 4, image::Luma([32]));
-        image::imageops::replace(&mut pair, &picture(x.data(), w, h), 0, 0);
-        image::imageops::replace(&mut pair, &picture(e.data(), w, h), (w * 4 + 4) as i64, 0);
-        let file = out.join(format!("{i:03}.png"));
-        pair.save(&file)
-            .with_context(|| format!("writing {}", file.display()))?;
-        let (cx, cy) = ((i as u32 % cols) * pw + 4, (i as u32 / cols) * ph + 4);
-        image::imageops::replace(&mut sheet, &pair, cx as i64, cy as i64);
-        let guess = spec
-            .labels()
-            .get(predicted[i])
-            .map(String::as_str)
-            .unwrap_or("?");
+    for (i, ((x, name, truth), (e, answer))) in
+        frames.iter().zip(encs.iter().zip(&answers)).enumerate()
+    {
         let mark = match truth {
-            Some(t) if *t == predicted[i] => {
+            Some(t) if *t == answer.class() => {
                 correct += 1;
                 "ok"
             }
             Some(_) => "MISS",
             None => "",
         };
+        let p = answer.top.first().map(|t| t.2).unwrap_or(0.0);
+        let caption = format!("{} {:.0}% {mark}", answer.label(), p * 100.0);
+        let panel = edgehide::picture::panel(x.data(), e.data(), w, h, &caption);
+        let file = out.join(format!("{i:03}.png"));
+        panel
+            .save(&file)
+            .with_context(|| format!("writing {}", file.display()))?;
+        panels.push(panel);
         println!(
-            "{i:3}  {name:<14} predicted {guess:<12} {mark:<4} {}",
+            "{i:3}  {name:<14} predicted {:<12} {:>3.0}%  {mark:<4} {}",
+            answer.label(),
+            p * 100.0,
             file.display()
         );
     }
     let sheet_path = out.join("sheet.png");
-    sheet
+    edgehide::picture::contact_sheet(&panels, 8)
         .save(&sheet_path)
         .with_context(|| format!("writing {}", sheet_path.display()))?;
+    let n = encs.len() as f64;
     println!(
-        "encrypted {} frames in {:.2} ms ({:.3} ms/frame); contact sheet: {}",
+        "{} frames: encryption {:.3} ms/frame on the {}, remote classification {:.3} ms/frame; contact sheet: {}",
         encs.len(),
-        took.as_secs_f64() * 1e3,
-        took.as_secs_f64() * 1e3 / encs.len() as f64,
+        t_enc * 1e3 / n,
+        enc.backend(),
+        t_remote * 1e3 / n,
         sheet_path.display()
     );
     let labelled = frames.iter().filter(|f| f.2.is_some()).count();
@@ -664,8 +753,7 @@ fn demo(
         );
     }
     println!(
-        "pictures: left, the frame; right, the encryption the model saw. Keys were never written."
+        "pictures: left, the frame; right, the encryption the server saw; below, its answer. Keys were never written."
     );
-    println!("(inference ran in this process on ONNX Runtime; the remote server is issue 4)");
     Ok(())
 }

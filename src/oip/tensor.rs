@@ -1,0 +1,70 @@
+//! Tensor element types and the conversion of raw little-endian bytes.
+
+use half::f16;
+
+/// The element types edgehide sends and accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DataType {
+    Fp32,
+    Fp16,
+}
+
+impl DataType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataType::Fp32 => "FP32",
+            DataType::Fp16 => "FP16",
+        }
+    }
+    pub fn parse(s: &str) -> Option<DataType> {
+        match s {
+            "FP32" => Some(DataType::Fp32),
+            "FP16" => Some(DataType::Fp16),
+            _ => None,
+        }
+    }
+    pub fn size(self) -> usize {
+        match self {
+            DataType::Fp32 => 4,
+            DataType::Fp16 => 2,
+        }
+    }
+
+    /// Raw little-endian bytes to f32 (`bytes.len()` is a multiple of `size`).
+    pub(crate) fn decode(self, bytes: &[u8]) -> Vec<f32> {
+        match self {
+            DataType::Fp32 => bytes
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            DataType::Fp16 => bytes
+                .chunks_exact(2)
+                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+        }
+    }
+
+    /// f32 values to raw little-endian bytes, appended to `out`.
+    pub(crate) fn encode(self, values: &[f32], out: &mut Vec<u8>) {
+        out.reserve(values.len() * self.size());
+        match self {
+            DataType::Fp32 => values
+                .iter()
+                .for_each(|v| out.extend_from_slice(&v.to_le_bytes())),
+            DataType::Fp16 => values
+                .iter()
+                .for_each(|v| out.extend_from_slice(&f16::from_f32(*v).to_le_bytes())),
+        }
+    }
+}
+
+/// A decoded tensor: its name, shape and values (as f32, whatever the wire
+/// type was).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub datatype: DataType,
+    pub data: Vec<f32>,
+}
