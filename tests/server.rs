@@ -222,7 +222,9 @@ async fn bad_requests_get_a_json_4xx_and_the_server_keeps_serving() {
     let mut nan = good.clone();
     let at = nan.body.len() - 4;
     nan.body[at..].copy_from_slice(&f32::NAN.to_le_bytes());
-    let cases: Vec<(&str, Vec<u8>, Option<String>, u16, &str)> = vec![
+    // (what, body, Inference-Header-Content-Length, status, words in the error)
+    type Case<'a> = (&'a str, Vec<u8>, Option<String>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "malformed JSON",
             json("{\"inputs\": ["),
@@ -452,15 +454,9 @@ async fn the_client_classifies_and_refuses_a_mismatched_server() {
         matches!(err, Error::ServerMismatch(ref m) if m.contains("encryption parameters")),
         "{err}"
     );
-    let other_norm = ModelSpec::new(
-        NAME,
-        spec.geometry(),
-        vec![0.5],
-        vec![0.5],
-        spec.params().clone(),
-    )
-    .unwrap()
-    .with_pool_fingerprint(spec.pool_fingerprint().map(String::from));
+    let other_norm = ModelSpec::new(NAME, spec.geometry(), vec![0.5], vec![0.5], *spec.params())
+        .unwrap()
+        .with_pool_fingerprint(spec.pool_fingerprint().map(String::from));
     let err = AsyncClient::connect(
         &server.url,
         NAME,
