@@ -563,7 +563,7 @@ pub(crate) fn gunzip_bounded(bytes: &[u8], limit: u64) -> Result<std::borrow::Co
 /// Reads an IDX tensor of u8 (type 0x08) or big-endian f32 in [0, 1]
 /// (type 0x0D): N x H x W (grey) or N x H x W x 3 (RGB). Gzip is undone first,
 /// with the output bounded so that a small hostile file cannot exhaust memory.
-pub(crate) fn read_idx(bytes: &[u8]) -> Result<Vec<PoolImage>> {
+pub fn read_idx(bytes: &[u8]) -> Result<Vec<PoolImage>> {
     let data = gunzip_bounded(bytes, MAX_TOTAL_BYTES as u64 * 4 + 1024)?;
     let data: &[u8] = &data;
     let bad = |why: &str| Error::InvalidPool(format!("corrupt IDX file: {why}"));

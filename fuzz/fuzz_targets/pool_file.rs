@@ -1,0 +1,14 @@
+//! Pool files and IDX files from disk or network: a typed error or a valid
+//! pool, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|input: &[u8]| {
+    if let Ok(pool) = edgehide::PublicPool::from_packed(input) {
+        assert!(pool.len() > 0);
+    }
+    let _ = edgehide::pool::read_idx(input);
+    let _ = edgehide::dataset::read_idx_labels(input);
+    let _ = edgehide::ModelSpec::from_json(&String::from_utf8_lossy(input));
+});

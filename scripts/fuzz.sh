@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds the fuzz targets (fuzz/, cargo-fuzz on the nightly toolchain) and
+# runs each for SECONDS (default 30): the server's request decoder, the
+# client's response decoder, pool/IDX/sidecar files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs="${1:-30}"
+command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
+for target in infer_request pool_file; do
+  echo "fuzz: $target for ${secs}s"
+  # -s none: safe Rust, so AddressSanitizer adds little but build time.
+  log="$(mktemp)"
+  if ! cargo +nightly fuzz run -s none "$target" -- -max_total_time="$secs" -rss_limit_mb=2048 >"$log" 2>&1; then
+    tail -n 40 "$log" >&2
+    echo "fuzz: $target failed (a crash input, if any, is in fuzz/artifacts/$target)" >&2
+    exit 1
+  fi
+  grep -E "^Done" "$log"
+done
