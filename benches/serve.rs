@@ -65,7 +65,7 @@ async fn wait_ready(url: &str) {
     panic!("{url} never became ready");
 }
 
-fn edgehide_server(port: u16, max_batch: usize, queue: usize) -> Proc {
+fn edgehide_server(port: u16, max_batch: usize, queue: usize, delay_ms: &str) -> Proc {
     Proc(
         Command::new(env!("CARGO_BIN_EXE_edgehide"))
             .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
@@ -75,6 +75,7 @@ fn edgehide_server(port: u16, max_batch: usize, queue: usize) -> Proc {
                 "--queue",
                 &queue.to_string(),
             ])
+            .args(["--max-delay-ms", delay_ms])
             .arg("--model")
             .arg(model_path())
             .stdout(Stdio::null())
@@ -252,12 +253,13 @@ fn main() {
     println!("| server | concurrency | requests/s | p50 ms | p99 ms | ok | 503 | failed |");
     println!("|---|---|---|---|---|---|---|---|");
     let mut rps64 = Vec::new();
-    for (label, max_batch) in [
-        ("edgehide, batching on (64, 2 ms)", 64),
-        ("edgehide, batching off", 1),
+    for (label, max_batch, delay) in [
+        ("edgehide, batching on (up to 64, no added delay)", 64, "0"),
+        ("edgehide, batching on (up to 64, 2 ms delay)", 64, "2"),
+        ("edgehide, batching off", 1, "0"),
     ] {
         let port = free_port();
-        let _server = edgehide_server(port, max_batch, 4096);
+        let _server = edgehide_server(port, max_batch, 4096, delay);
         let url = format!("http://127.0.0.1:{port}");
         rt.block_on(wait_ready(&url));
         rt.block_on(load(&url, encrypted.clone(), 8, 50)); // warm-up
@@ -296,7 +298,7 @@ fn main() {
     // per request, one client, the same server; interleaved rounds so that
     // drift on this shared machine hits both alike.
     let port = free_port();
-    let _server = edgehide_server(port, 64, 4096);
+    let _server = edgehide_server(port, 64, 4096, "0");
     let url = format!("http://127.0.0.1:{port}");
     rt.block_on(async {
         wait_ready(&url).await;
@@ -327,7 +329,7 @@ fn main() {
 
     // Past the queue bound: 503s, never errors or lost requests.
     let port = free_port();
-    let _server = edgehide_server(port, 8, 4);
+    let _server = edgehide_server(port, 8, 4, "0");
     let url = format!("http://127.0.0.1:{port}");
     rt.block_on(wait_ready(&url));
     let c = if full { 256 } else { 32 };

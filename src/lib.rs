@@ -10,6 +10,7 @@
 //! What this hides, and what it does not, is measured by the project's own
 //! attacks (docs/SECURITY.md), never assumed.
 
+pub mod attack;
 pub mod client;
 pub mod dataset;
 pub mod encrypt;

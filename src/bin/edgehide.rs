@@ -120,8 +120,9 @@ enum Command {
         /// Frames per inference; 1 turns batching off.
         #[arg(long, default_value_t = 64)]
         max_batch: usize,
-        /// How long a request may wait for others to share its batch.
-        #[arg(long, default_value_t = 2.0)]
+        /// How long a request may wait for others to share its batch (0: none;
+        /// requests that queue while a batch runs still share the next one).
+        #[arg(long, default_value_t = 0.0)]
         max_delay_ms: f64,
         /// Requests waiting per model before answering 503.
         #[arg(long, default_value_t = 1024)]
@@ -132,6 +133,12 @@ enum Command {
         /// Seconds before a request is answered 504.
         #[arg(long, default_value_t = 30.0)]
         timeout_s: f64,
+    },
+    /// Attacks on our own encryptions (what they leak, against what the
+    /// label alone gives).
+    Attack {
+        #[command(subcommand)]
+        command: AttackCommand,
     },
     /// Show the backend an encryptor would use here.
     Info,
@@ -187,6 +194,44 @@ enum DatasetCommand {
         plain: bool,
         #[arg(long)]
         out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AttackCommand {
+    /// What the label alone gives: SSIM of the class-mean training image and
+    /// of a random same-class training image against each test frame.
+    Baseline {
+        #[arg(long, default_value = "fashion-mnist")]
+        dataset: DatasetName,
+        #[arg(long, default_value_t = 10000)]
+        limit: usize,
+    },
+    /// T encryptions of each test frame, |e| averaged, decoded without any
+    /// knowledge of the corpus (calibrated on the attacker's own simulated
+    /// encryptions of the training split) and by the one-line threshold.
+    Average {
+        /// The model sidecar whose encryption is attacked.
+        #[arg(long)]
+        spec: PathBuf,
+        #[arg(long, default_value = "fashion-mnist")]
+        dataset: DatasetName,
+        /// The device's corpus (default: the bundled photos).
+        #[arg(long)]
+        pool: Option<PathBuf>,
+        /// The attacker's own corpus for calibration (default: the device's,
+        /// the worst case).
+        #[arg(long)]
+        attacker_pool: Option<PathBuf>,
+        /// Encryptions per frame, comma-separated.
+        #[arg(long, default_value = "1,4,16,50", value_delimiter = ',')]
+        t: Vec<usize>,
+        /// Test frames attacked.
+        #[arg(long, default_value_t = 500)]
+        limit: usize,
+        /// Training images the attacker simulates with.
+        #[arg(long, default_value_t = 3000)]
+        calibration: usize,
     },
 }
 
@@ -490,6 +535,109 @@ fn run(cli: Cli) -> Result<()> {
                 println!("stopped");
                 Ok(())
             })
+        }
+        Command::Attack {
+            command: AttackCommand::Baseline { dataset, limit },
+        } => {
+            let train = dataset::load(dataset, None, Split::Train)?;
+            let test = dataset::load(dataset, None, Split::Test)?;
+            let (mean, random) = edgehide::attack::baseline::label_only(&train, &test, limit);
+            println!(
+                "label only, class-mean training image: SSIM {}",
+                edgehide::attack::Summary::of(&mean)
+            );
+            println!(
+                "label only, random same-class training image: SSIM {}",
+                edgehide::attack::Summary::of(&random)
+            );
+            Ok(())
+        }
+        Command::Attack {
+            command:
+                AttackCommand::Average {
+                    spec,
+                    dataset,
+                    pool,
+                    attacker_pool,
+                    t,
+                    limit,
+                    calibration,
+                },
+        } => {
+            let spec = ModelSpec::from_json_file(&spec)?;
+            let device = Encryptor::new(
+                spec.clone(),
+                &load_pool(pool.as_deref())?,
+                BackendChoice::Cpu,
+            )?;
+            let attacker = match &attacker_pool {
+                Some(p) => Encryptor::new(
+                    spec.clone().with_pool_fingerprint(None),
+                    &load_pool(Some(p))?,
+                    BackendChoice::Cpu,
+                )?,
+                None => Encryptor::new(
+                    spec.clone(),
+                    &load_pool(pool.as_deref())?,
+                    BackendChoice::Cpu,
+                )?,
+            };
+            let train = dataset::load(dataset, None, Split::Train)?;
+            let test = dataset::load(dataset, None, Split::Test)?;
+            let opts = edgehide::attack::AveragingOptions {
+                ts: t,
+                calibration,
+                frames: limit,
+            };
+            let bar = progress_bar(1);
+            let results = edgehide::attack::averaging_attack(
+                &attacker,
+                &device,
+                &train,
+                &test,
+                &opts,
+                |done, total| {
+                    bar.set_length(total as u64);
+                    bar.set_position(done as u64);
+                },
+            )?;
+            bar.finish_and_clear();
+            let p = spec.params();
+            println!(
+                "setting: {} | k={} upper={} private weight in [{}, {}] | attacker corpus: {}",
+                spec.name(),
+                p.k(),
+                p.upper(),
+                p.min_private_weight().map_or("-".into(), |v| v.to_string()),
+                p.max_private_weight().map_or("-".into(), |v| v.to_string()),
+                if attacker_pool.is_some() {
+                    "its own"
+                } else {
+                    "the device's (worst case)"
+                }
+            );
+            println!(
+                "| T | calibrated decoder SSIM mean | p90 | max | threshold decoder mean | p90 |"
+            );
+            println!("|---|---|---|---|---|---|");
+            for r in &results {
+                println!(
+                    "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",
+                    r.t,
+                    r.calibrated.mean,
+                    r.calibrated.p90,
+                    r.calibrated.max,
+                    r.threshold.mean,
+                    r.threshold.p90
+                );
+            }
+            let (mean, _) = edgehide::attack::baseline::label_only(&train, &test, limit);
+            let b = edgehide::attack::Summary::of(&mean);
+            println!(
+                "label-only baseline on the same frames: mean {:.3}, p90 {:.3}",
+                b.mean, b.p90
+            );
+            Ok(())
         }
         Command::Info => {
             let enc = Encryptor::new(

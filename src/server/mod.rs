@@ -31,7 +31,9 @@ pub const SPEC_PARAMETER: &str = "edgehide_spec";
 pub struct ServerConfig {
     /// Frames per inference; 1 turns batching off.
     pub max_batch: usize,
-    /// How long a request may wait for others to share its batch.
+    /// How long a request may wait for others to share its batch. The default
+    /// 0 still batches under load: whatever queued up while the previous
+    /// batch ran goes into the next one, and a lone request never waits.
     pub max_delay: Duration,
     /// Requests waiting per model; past it the answer is 503 with Retry-After.
     pub queue: usize,
@@ -45,7 +47,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             max_batch: 64,
-            max_delay: Duration::from_millis(2),
+            max_delay: Duration::ZERO,
             queue: 1024,
             max_body_bytes: 16 << 20,
             request_timeout: Duration::from_secs(30),
