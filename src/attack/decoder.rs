@@ -104,6 +104,72 @@ impl Calibrated {
     }
 }
 
+const POS_BINS: usize = 20;
+
+/// Lookup tables from (class, pixel position, mean |e| at the pixel) to the
+/// mean true pixel value. For corpora whose images are aligned (digits are
+/// centred), mean |e| depends on where the pixel is, not only on its value.
+#[derive(Clone, Debug)]
+pub struct PositionCalibrated {
+    w: usize,
+    h: usize,
+    classes: usize,
+    sum: Vec<f64>,
+    count: Vec<u32>,
+    fallback: Calibrated,
+}
+
+fn pos_bin(v: f32) -> usize {
+    ((v / TOP * POS_BINS as f32) as usize).min(POS_BINS - 1)
+}
+
+impl PositionCalibrated {
+    pub fn new(w: usize, h: usize, classes: usize) -> PositionCalibrated {
+        let cells = classes * w * h * POS_BINS;
+        PositionCalibrated {
+            w,
+            h,
+            classes,
+            sum: vec![0.0; cells],
+            count: vec![0; cells],
+            fallback: Calibrated::new(w, h, classes),
+        }
+    }
+
+    fn cell(&self, class: usize, p: usize, v: f32) -> usize {
+        (class.min(self.classes - 1) * self.w * self.h + p) * POS_BINS + pos_bin(v)
+    }
+
+    pub fn observe(&mut self, truth: &[f32], mean_abs: &[f32], class: usize) {
+        for (p, (&t, &v)) in truth.iter().zip(mean_abs).enumerate() {
+            let c = self.cell(class, p, v);
+            self.sum[c] += t as f64;
+            self.count[c] += 1;
+        }
+        self.fallback.observe(truth, mean_abs, class);
+    }
+
+    pub fn decode(&self, mean_abs: &[f32], class: usize) -> Vec<f32> {
+        let coarse = self.fallback.decode(mean_abs, class);
+        mean_abs
+            .iter()
+            .enumerate()
+            .map(|(p, &v)| {
+                let c = self.cell(class, p, v);
+                if self.count[c] > 0 {
+                    (self.sum[c] / self.count[c] as f64) as f32
+                } else {
+                    coarse[p]
+                }
+            })
+            .collect()
+    }
+
+    pub fn score(&self, truth: &[f32], mean_abs: &[f32], class: usize) -> f64 {
+        ssim(&self.decode(mean_abs, class), truth, self.w, self.h, 1.0).unwrap_or(f64::NAN)
+    }
+}
+
 /// Element-wise mean of |e| over encryptions of one frame.
 pub fn mean_abs<'a>(encryptions: impl IntoIterator<Item = &'a [f32]>) -> Vec<f32> {
     let mut acc: Vec<f32> = Vec::new();

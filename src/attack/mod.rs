@@ -19,6 +19,8 @@ pub struct AveragingResult {
     pub t: usize,
     /// Calibrated decoder (no corpus knowledge, class known).
     pub calibrated: Summary,
+    /// Calibrated per pixel position (for aligned corpora such as digits).
+    pub positional: Summary,
     /// The one-line threshold decoder.
     pub threshold: Summary,
 }
@@ -58,25 +60,25 @@ pub fn averaging_attack(
     let mut out = Vec::new();
     for &t in &opts.ts {
         let mut dec = decoder::Calibrated::new(g.width, g.height, classes);
+        let mut pos = decoder::PositionCalibrated::new(g.width, g.height, classes);
         for (i, x) in train_x.iter().enumerate() {
             let encs = attacker.encrypt_batch_fresh(&vec![x.clone(); t])?;
             let m = decoder::mean_abs(encs.iter().map(|e| e.data()));
-            dec.observe(
-                &baseline::unit_pixels(train, i),
-                &m,
-                train.labels[i] as usize,
-            );
+            let truth = baseline::unit_pixels(train, i);
+            dec.observe(&truth, &m, train.labels[i] as usize);
+            pos.observe(&truth, &m, train.labels[i] as usize);
             done += 1;
             if done % 256 == 0 {
                 progress(done, total);
             }
         }
-        let (mut cal, mut thr) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut cal, mut thr, mut posn) = (Vec::new(), Vec::new(), Vec::new());
         for (i, x) in test_x.iter().enumerate() {
             let encs = device.encrypt_batch_fresh(&vec![x.clone(); t])?;
             let m = decoder::mean_abs(encs.iter().map(|e| e.data()));
             let truth = baseline::unit_pixels(test, i);
             cal.push(dec.score(&truth, &m, test.labels[i] as usize));
+            posn.push(pos.score(&truth, &m, test.labels[i] as usize));
             thr.push(
                 ssim::ssim(&decoder::threshold(&m), &truth, g.width, g.height, 1.0)
                     .unwrap_or(f64::NAN),
@@ -89,6 +91,7 @@ pub fn averaging_attack(
         out.push(AveragingResult {
             t,
             calibrated: Summary::of(&cal),
+            positional: Summary::of(&posn),
             threshold: Summary::of(&thr),
         });
     }

@@ -100,7 +100,10 @@ mod tests {
     fn identical_images_score_one_and_sizes_are_checked() {
         let a: Vec<f32> = (0..100).map(|i| (i % 7) as f32 / 7.0).collect();
         assert!((ssim(&a, &a, 10, 10, 1.0).unwrap() - 1.0).abs() < 1e-12);
-        assert!(ssim(&a, &a, 5, 20, 1.0).is_none(), "narrower than one window");
+        assert!(
+            ssim(&a, &a, 5, 20, 1.0).is_none(),
+            "narrower than one window"
+        );
         assert!(ssim(&a, &a[..99], 10, 10, 1.0).is_none());
         assert!(ssim(&a[..36], &a[..36], 6, 6, 1.0).is_none());
     }
