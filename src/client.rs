@@ -10,6 +10,7 @@
 //! key would hand the server a second encryption of one frame, which is
 //! what the known attacks need.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use crate::encrypt::{Encryption, Encryptor};
 use crate::error::{Error, Result};
 use crate::frame::PlainTensor;
 use crate::oip::{self, ErrorBody, ModelMetadata, Payload};
+use crate::scene::{Admission, SceneConfig, SceneGuard};
 use crate::server::{SCHEME, SPEC_PARAMETER};
 use crate::spec::ModelSpec;
 
@@ -342,6 +344,61 @@ fn server_error(status: u16, body: &[u8]) -> Error {
     Error::Server { status, message }
 }
 
+/// One video frame's answer under a scene budget.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FrameAnswer {
+    /// The frame was encrypted and classified.
+    Fresh(Classification),
+    /// Its scene had spent its budget: nothing was sent; this is the scene's
+    /// last result.
+    Reused(Classification),
+    /// Its scene had spent its budget and has no result to reuse (budget 0,
+    /// or the earlier request failed).
+    Withheld,
+}
+
+/// Classifies a video stream under a [`SceneGuard`]: near-identical frames
+/// count against their scene's budget of encryptions, and past it the last
+/// result is reused instead of sending another encryption of the same scene.
+#[derive(Debug)]
+pub struct VideoSession {
+    guard: SceneGuard,
+    last: HashMap<crate::scene::Hash, Classification>,
+}
+
+impl VideoSession {
+    pub fn new(config: SceneConfig) -> VideoSession {
+        VideoSession {
+            guard: SceneGuard::new(config),
+            last: HashMap::new(),
+        }
+    }
+
+    /// Classifies `frame` through `client`, or reuses its scene's result.
+    pub async fn classify(
+        &mut self,
+        client: &AsyncClient,
+        frame: &PlainTensor,
+    ) -> Result<FrameAnswer> {
+        let (admission, scene) = self.guard.admit(frame, std::time::Instant::now());
+        match admission {
+            Admission::Send => {
+                let answer = client.classify(frame).await?;
+                if self.last.len() > 1024 {
+                    let live: std::collections::HashSet<_> = self.guard.scene_ids().collect();
+                    self.last.retain(|id, _| live.contains(id));
+                }
+                self.last.insert(scene, answer.clone());
+                Ok(FrameAnswer::Fresh(answer))
+            }
+            Admission::Withhold => Ok(match self.last.get(&scene) {
+                Some(c) => FrameAnswer::Reused(c.clone()),
+                None => FrameAnswer::Withheld,
+            }),
+        }
+    }
+}
+
 /// The blocking client: [`AsyncClient`] on a private single-thread runtime.
 /// Do not call it from inside an async runtime; use [`AsyncClient`] there.
 pub struct Client {
@@ -387,5 +444,13 @@ impl Client {
     }
     pub fn infer_tensors(&self, data: &[f32], n: usize) -> Result<Vec<f32>> {
         self.rt.block_on(self.inner.infer_tensors(data, n))
+    }
+    /// See [`VideoSession::classify`].
+    pub fn classify_video_frame(
+        &self,
+        session: &mut VideoSession,
+        frame: &PlainTensor,
+    ) -> Result<FrameAnswer> {
+        self.rt.block_on(session.classify(&self.inner, frame))
     }
 }

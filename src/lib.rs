@@ -26,6 +26,7 @@ pub mod params;
 pub mod picture;
 pub mod pool;
 mod rng;
+pub mod scene;
 pub mod server;
 pub mod spec;
 
