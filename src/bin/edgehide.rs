@@ -199,6 +199,14 @@ enum DatasetCommand {
 
 #[derive(Subcommand)]
 enum AttackCommand {
+    /// SSIM of decoded frames (an .npy of N x H x W float32 in [0, 1], e.g.
+    /// from training/attack_decoder.py) against the first N test frames,
+    /// with the label-only baseline on the same frames.
+    Score {
+        decoded: PathBuf,
+        #[arg(long, default_value = "fashion-mnist")]
+        dataset: DatasetName,
+    },
     /// What the label alone gives: SSIM of the class-mean training image and
     /// of a random same-class training image against each test frame.
     Baseline {
@@ -535,6 +543,50 @@ fn run(cli: Cli) -> Result<()> {
                 println!("stopped");
                 Ok(())
             })
+        }
+        Command::Attack {
+            command: AttackCommand::Score { decoded, dataset },
+        } => {
+            let bytes = std::fs::read(&decoded)
+                .with_context(|| format!("reading {}", decoded.display()))?;
+            let npy = npyz::NpyFile::new(&bytes[..]).context("not an .npy file")?;
+            let shape = npy.shape().to_vec();
+            let values: Vec<f32> = npy.into_vec().context("expected float32 values")?;
+            let test = dataset::load(dataset, None, Split::Test)?;
+            let (w, h) = (
+                test.images[0].width() as usize,
+                test.images[0].height() as usize,
+            );
+            let n = match shape.as_slice() {
+                [n, hh, ww] if *hh as usize == h && *ww as usize == w => {
+                    (*n as usize).min(test.images.len())
+                }
+                other => bail!("expected N x {h} x {w} decoded frames, got {other:?}"),
+            };
+            let scores: Vec<f64> = (0..n)
+                .map(|i| {
+                    let truth = edgehide::attack::baseline::unit_pixels(&test, i);
+                    edgehide::attack::ssim::ssim(
+                        &values[i * w * h..(i + 1) * w * h],
+                        &truth,
+                        w,
+                        h,
+                        1.0,
+                    )
+                    .unwrap_or(f64::NAN)
+                })
+                .collect();
+            println!(
+                "decoded frames: SSIM {}",
+                edgehide::attack::Summary::of(&scores)
+            );
+            let train = dataset::load(dataset, None, Split::Train)?;
+            let (mean, _) = edgehide::attack::baseline::label_only(&train, &test, n);
+            println!(
+                "label-only baseline on the same frames: SSIM {}",
+                edgehide::attack::Summary::of(&mean)
+            );
+            Ok(())
         }
         Command::Attack {
             command: AttackCommand::Baseline { dataset, limit },

@@ -1,0 +1,105 @@
+"""The learned decoder attack (issue 5, attack 2): a small convolutional
+network trained by the attacker to map |e| (and the class, which the server
+learns anyway) back to the frame.
+
+The attacker simulates: they encrypt the public training split with the
+published scheme and a corpus of the same kind (here: the device's own, the
+worst case), fresh keys every epoch, and learn to invert. Encryptions come
+from the Rust encryptor; the decoded test frames are scored by the Rust SSIM
+(`edgehide attack score`), so the figures compare with docs/SECURITY.md.
+
+    training/.venv/bin/python training/attack_decoder.py --spec models/fashion-mnist-k4.json \
+        --epochs 8 --out /tmp/decoded.npy
+    target/release/edgehide attack score /tmp/decoded.npy
+"""
+import argparse
+import json
+import pathlib
+import tempfile
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+import edgehide_data as data
+
+
+class Decoder(nn.Module):
+    """|e| plus a class embedding -> frame in [0, 1] (a small U-Net)."""
+
+    def __init__(self, classes):
+        super().__init__()
+        self.embed = nn.Embedding(classes, 28 * 28)
+
+        def conv(cin, cout):
+            return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+        self.down1 = nn.Sequential(conv(2, 32), conv(32, 32))
+        self.down2 = nn.Sequential(nn.MaxPool2d(2), conv(32, 64), conv(64, 64))
+        self.mid = nn.Sequential(nn.MaxPool2d(2), conv(64, 128), conv(128, 128))
+        self.up2 = nn.ConvTranspose2d(128, 64, 2, stride=2)
+        self.dec2 = nn.Sequential(conv(128, 64), conv(64, 64))
+        self.up1 = nn.ConvTranspose2d(64, 32, 2, stride=2)
+        self.dec1 = nn.Sequential(conv(64, 32), conv(32, 32))
+        self.out = nn.Conv2d(32, 1, 1)
+
+    def forward(self, e, y):
+        h = torch.cat([torch.abs(e), self.embed(y).view(-1, 1, 28, 28)], 1)
+        d1 = self.down1(h)
+        d2 = self.down2(d1)
+        m = self.mid(d2)
+        u2 = self.dec2(torch.cat([self.up2(m), d2], 1))
+        u1 = self.dec1(torch.cat([self.up1(u2), d1], 1))
+        return torch.sigmoid(self.out(u1))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--spec", type=pathlib.Path, required=True)
+    ap.add_argument("--dataset", default="fashion-mnist")
+    ap.add_argument("--pool", type=pathlib.Path, default=None, help="the corpus the attacker simulates with")
+    ap.add_argument("--device-pool", type=pathlib.Path, default=None, help="the corpus of the attacked device")
+    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--test", type=int, default=2000, help="test frames decoded")
+    ap.add_argument("--edgehide", type=pathlib.Path, default=data.ROOT / "target/release/edgehide")
+    ap.add_argument("--out", type=pathlib.Path, required=True, help="decoded test frames, .npy N x 28 x 28 in [0, 1]")
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    spec = json.loads(args.spec.read_text())
+    mean, std = spec["mean"][0], spec["std"][0]
+    work = pathlib.Path(tempfile.mkdtemp(prefix="edgehide-attack-"))
+    kw = dict(dataset=args.dataset, pool=args.pool)
+    plain, labels = data.encrypt_split(args.edgehide, args.spec, "train", work / "p", limit=args.limit, plain=True, **kw)
+    target = torch.from_numpy(np.clip(plain * std + mean, 0, 1))
+    labels = torch.from_numpy(labels)
+    model = Decoder(len(spec["labels"]))
+    opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    for epoch in range(args.epochs):
+        t0 = time.time()
+        e, _ = data.encrypt_split(args.edgehide, args.spec, "train", work / "e", limit=args.limit, **kw)
+        e = torch.from_numpy(e)
+        model.train()
+        perm = torch.randperm(len(e))
+        total = 0.0
+        for i in range(0, len(e), 128):
+            idx = perm[i:i + 128]
+            opt.zero_grad()
+            loss = nn.functional.l1_loss(model(e[idx], labels[idx]), target[idx])
+            loss.backward()
+            opt.step()
+            total += loss.item() * len(idx)
+        print(json.dumps({"epoch": epoch + 1, "l1": total / len(e), "seconds": round(time.time() - t0, 1)}), flush=True)
+    dkw = dict(dataset=args.dataset, pool=args.device_pool or args.pool)
+    e, y = data.encrypt_split(args.edgehide, args.spec, "test", work / "t", limit=args.test, **dkw)
+    model.eval()
+    with torch.no_grad():
+        out = torch.cat([model(torch.from_numpy(e[i:i + 500]), torch.from_numpy(y[i:i + 500]))
+                         for i in range(0, len(e), 500)])
+    np.save(args.out, out[:, 0].numpy().astype(np.float32))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
