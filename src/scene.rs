@@ -9,12 +9,10 @@
 //! leave the device per `window`. Past the budget the client sends nothing
 //! and answers with the scene's last result until the scene changes.
 //!
-//! Default budget 1 per hour: with the bundled photo corpus even one
-//! encryption leaks beyond the label, and each further one leaks more; with
-//! a digit-like corpus up to 3 encryptions stayed within 0.05 of the
-//! label-only baseline (p90 SSIM 0.646 at T=2, 0.652 at T=3, 0.658 at T=4
-//! against 0.605), so `budget: 3` is defensible there and nowhere else
-//! measured.
+//! Default budget 1 per hour: for every setting measured (docs/SECURITY.md)
+//! one encryption already leaks beyond the label and each further one leaks
+//! more, so nothing supports a larger budget. The guard bounds how much a
+//! still scene adds; it does not make the first encryption safe.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
