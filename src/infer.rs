@@ -23,14 +23,7 @@ fn find_dylib() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os(DYLIB_ENV) {
         return Some(PathBuf::from(p));
     }
-    let mut bases: Vec<PathBuf> = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        bases.extend(cwd.ancestors().map(Path::to_path_buf));
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        bases.extend(exe.ancestors().skip(1).map(Path::to_path_buf));
-    }
-    for base in bases {
+    for base in crate::dataset::search_roots() {
         let Ok(libs) = std::fs::read_dir(base.join(".venv/lib")) else {
             continue;
         };

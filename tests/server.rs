@@ -222,6 +222,15 @@ async fn bad_requests_get_a_json_4xx_and_the_server_keeps_serving() {
     let mut nan = good.clone();
     let at = nan.body.len() - 4;
     nan.body[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+    let wrong_geometry = oip::encode_request(
+        None,
+        "input",
+        &[1, 1, 27, 28],
+        DataType::Fp32,
+        &[0.0; 756],
+        "logits",
+        true,
+    );
     // (what, body, Inference-Header-Content-Length, status, words in the error)
     type Case<'a> = (&'a str, Vec<u8>, Option<String>, u16, &'a str);
     let cases: Vec<Case> = vec![
@@ -243,30 +252,8 @@ async fn bad_requests_get_a_json_4xx_and_the_server_keeps_serving() {
         ),
         (
             "wrong geometry",
-            oip::encode_request(
-                None,
-                "input",
-                &[1, 1, 27, 28],
-                DataType::Fp32,
-                &[0.0; 756],
-                "logits",
-                true,
-            )
-            .body,
-            Some(
-                oip::encode_request(
-                    None,
-                    "input",
-                    &[1, 1, 27, 28],
-                    DataType::Fp32,
-                    &[0.0; 756],
-                    "logits",
-                    true,
-                )
-                .header_len
-                .unwrap()
-                .to_string(),
-            ),
+            wrong_geometry.body.clone(),
+            wrong_geometry.header_len.map(|h| h.to_string()),
             400,
             "does not match the model",
         ),
