@@ -166,7 +166,7 @@ fn draw_coefficients(rng: &mut ChaCha20Rng, params: &Params, out: &mut [f32]) ->
 }
 
 /// A source image uniform over the corpus, then its transform.
-fn draw_slot(rng: &mut ChaCha20Rng, params: &Params, pool: &PreparedPool) -> Slot {
+pub(crate) fn draw_slot(rng: &mut ChaCha20Rng, params: &Params, pool: &PreparedPool) -> Slot {
     let g = pool.geometry;
     let image = rng.random_range(0..pool.entries.len() as u32);
     let e = pool.entries[image as usize];

@@ -139,3 +139,51 @@ fn two_keys_never_share_a_public_crop() {
     // 2^28.8 crops per slot: an identical crop in 60,000 pairs is ~0.
     assert_eq!(same_crop, 0);
 }
+
+/// The known-corpus search (attack 1): against a small fixed pre-cut pool
+/// at k=2 one encryption falls, and the frame comes back far above what the
+/// label gives; at k=4 the same search mostly finds nothing.
+#[test]
+fn known_pool_search_breaks_k2_on_a_fixed_pool_and_not_k4() {
+    use edgehide::attack::search::{SearchOptions, precut_pool, search_attack};
+    let train = dataset::fashion_mnist(None, Split::Train).unwrap();
+    let test = dataset::fashion_mnist(None, Split::Test).unwrap();
+    let base = ModelSpec::fashion_mnist();
+    let fixed = |k: usize| {
+        let params = edgehide::ParamsBuilder {
+            k,
+            max_shift: 0,
+            flip: false,
+            ..Default::default()
+        }
+        .build()
+        .unwrap();
+        base.with_params(params)
+            .unwrap()
+            .with_pool_fingerprint(None)
+    };
+    let pool = precut_pool(&PublicPool::bundled().unwrap(), &base, 200).unwrap();
+    let opts = SearchOptions {
+        frames: 30,
+        ..Default::default()
+    };
+    let (mean, _) = baseline::label_only(&train, &test, 30);
+    let label = Summary::of(&mean);
+    let k2 = Encryptor::new(fixed(2), &pool, BackendChoice::Cpu).unwrap();
+    let r2 = search_attack(&k2, &train, &test, &opts, |_| {}).unwrap();
+    assert!(r2.identified >= 0.8, "k=2 identified {}", r2.identified);
+    assert!(
+        r2.ssim.mean > label.mean + 0.2,
+        "k=2 {} vs label {}",
+        r2.ssim,
+        label
+    );
+    let k4 = Encryptor::new(fixed(4), &pool, BackendChoice::Cpu).unwrap();
+    let r4 = search_attack(&k4, &train, &test, &opts, |_| {}).unwrap();
+    assert!(
+        r4.ssim.mean < r2.ssim.mean - 0.15,
+        "k=4 {} vs k=2 {}",
+        r4.ssim,
+        r2.ssim
+    );
+}

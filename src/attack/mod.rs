@@ -4,6 +4,7 @@
 
 pub mod baseline;
 pub mod decoder;
+pub mod search;
 pub mod ssim;
 
 use crate::dataset::Dataset;

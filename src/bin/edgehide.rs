@@ -69,6 +69,13 @@ enum Command {
         min_private_weight: Option<f64>,
         #[arg(long)]
         max_private_weight: Option<f64>,
+        /// Largest shift of model-sized corpus images (0 with --no-flip: a
+        /// fixed pre-cut pool, for comparison only).
+        #[arg(long, default_value_t = 2)]
+        max_shift: u32,
+        /// Do not mirror public images.
+        #[arg(long)]
+        no_flip: bool,
         /// Public corpus the model is trained with (default: the bundled photos).
         #[arg(long)]
         pool: Option<PathBuf>,
@@ -241,6 +248,31 @@ enum AttackCommand {
         #[arg(long, default_value_t = 3000)]
         calibration: usize,
     },
+    /// One encryption per test frame; the attacker knows the device's corpus
+    /// (worst case) and searches the crop space for the public image, then
+    /// removes it and resolves the signs (see src/attack/search.rs).
+    Search {
+        /// The model sidecar whose encryption is attacked.
+        #[arg(long)]
+        spec: PathBuf,
+        #[arg(long, default_value = "fashion-mnist")]
+        dataset: DatasetName,
+        /// The device's corpus (default: the bundled photos).
+        #[arg(long)]
+        pool: Option<PathBuf>,
+        /// Test frames attacked.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// Ratio between consecutive crop sides in the coarse scan.
+        #[arg(long, default_value_t = 1.04)]
+        scale_ratio: f64,
+        /// Coarse position stride in output pixels.
+        #[arg(long, default_value_t = 1.0)]
+        stride: f64,
+        /// Coarse candidates refined exhaustively.
+        #[arg(long, default_value_t = 24)]
+        keep: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -260,6 +292,17 @@ enum PoolCommand {
         /// Keep only the first N images.
         #[arg(long)]
         limit: Option<usize>,
+    },
+    /// Cut N model-sized images once from a corpus with the keyed transform
+    /// (the fixed pre-cut pool design, kept only to measure what keyed crops
+    /// add; use it with a sidecar made by `spec --max-shift 0 --no-flip`).
+    Precut {
+        /// Default: the bundled corpus.
+        pool: Option<PathBuf>,
+        #[arg(long)]
+        count: usize,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Print a corpus's size, effective size and fingerprint.
     Info {
@@ -373,6 +416,21 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Pool {
+            command: PoolCommand::Precut { pool, count, out },
+        } => {
+            let src = load_pool(pool.as_deref())?;
+            let cut =
+                edgehide::attack::search::precut_pool(&src, &ModelSpec::fashion_mnist(), count)?;
+            cut.write_packed(&out)?;
+            println!(
+                "wrote {} ({} images, {})",
+                out.display(),
+                cut.len(),
+                cut.fingerprint_hex()
+            );
+            Ok(())
+        }
+        Command::Pool {
             command: PoolCommand::Info { pool, spec },
         } => {
             let pool = load_pool(pool.as_deref())?;
@@ -427,6 +485,8 @@ fn run(cli: Cli) -> Result<()> {
             upper,
             min_private_weight,
             max_private_weight,
+            max_shift,
+            no_flip,
             pool,
             out,
         } => {
@@ -435,6 +495,8 @@ fn run(cli: Cli) -> Result<()> {
                 upper,
                 min_private_weight,
                 max_private_weight,
+                max_shift,
+                flip: !no_flip,
                 ..Default::default()
             }
             .build()?;
@@ -679,6 +741,73 @@ fn run(cli: Cli) -> Result<()> {
                     r.t, c.mean, c.p90, c.max, q.mean, q.p90, q.max, t.mean, t.p90
                 );
             }
+            let (mean, _) = edgehide::attack::baseline::label_only(&train, &test, limit);
+            let b = edgehide::attack::Summary::of(&mean);
+            println!(
+                "label-only baseline on the same frames: mean {:.3}, p90 {:.3}",
+                b.mean, b.p90
+            );
+            Ok(())
+        }
+        Command::Attack {
+            command:
+                AttackCommand::Search {
+                    spec,
+                    dataset,
+                    pool,
+                    limit,
+                    scale_ratio,
+                    stride,
+                    keep,
+                },
+        } => {
+            let spec = ModelSpec::from_json_file(&spec)?;
+            let pool = load_pool(pool.as_deref())?;
+            let device = Encryptor::new(spec.clone(), &pool, BackendChoice::Cpu)?;
+            let train = dataset::load(dataset, None, Split::Train)?;
+            let test = dataset::load(dataset, None, Split::Test)?;
+            let opts = edgehide::attack::search::SearchOptions {
+                frames: limit,
+                scale_ratio,
+                stride,
+                keep,
+                ..Default::default()
+            };
+            let bar = progress_bar(limit.min(test.images.len()));
+            let r = edgehide::attack::search::search_attack(&device, &train, &test, &opts, |d| {
+                bar.set_position(d as u64)
+            })?;
+            bar.finish_and_clear();
+            let p = spec.params();
+            println!(
+                "setting: {} | k={} upper={} private weight in [{}, {}] | corpus: {} images, 2^{:.1} public images per slot",
+                spec.name(),
+                p.k(),
+                p.upper(),
+                p.min_private_weight().map_or("-".into(), |v| v.to_string()),
+                p.max_private_weight().map_or("-".into(), |v| v.to_string()),
+                pool.len(),
+                device.effective_pool_log2(),
+            );
+            println!(
+                "| frames | a crop identified | all crops identified | accepted | private-weight error | SSIM mean | p90 | max | identified frames: SSIM mean | PSNR mean dB | candidates scanned | s/frame |"
+            );
+            println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            println!(
+                "| {} | {:.1}% | {:.1}% | {:.1}% | {:.4} | {:.3} | {:.3} | {:.3} | {:.3} | {:.1} | 2^{:.1} | {:.2} |",
+                r.ssim.n,
+                100.0 * r.identified,
+                100.0 * r.all_identified,
+                100.0 * r.accepted,
+                r.weight_error,
+                r.ssim.mean,
+                r.ssim.p90,
+                r.ssim.max,
+                r.ssim_identified.mean,
+                r.psnr.mean,
+                (r.candidates.max(1) as f64).log2(),
+                r.seconds_per_frame,
+            );
             let (mean, _) = edgehide::attack::baseline::label_only(&train, &test, limit);
             let b = edgehide::attack::Summary::of(&mean);
             println!(

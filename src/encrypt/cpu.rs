@@ -13,9 +13,9 @@ use crate::spec::Affine;
 /// (absolute, may lie outside a shifted image) and the weight t of i1.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Tap {
-    i0: i32,
-    i1: i32,
-    t: f32,
+    pub i0: i32,
+    pub i1: i32,
+    pub t: f32,
 }
 
 /// Half-pixel-centre mapping of output coordinate `o` into a crop of `size`
@@ -51,7 +51,7 @@ fn bilerp(p00: f32, p01: f32, p10: f32, p11: f32, tx: f32, ty: f32) -> f32 {
 
 /// The public image of one slot: the key's crop of a corpus image, resampled
 /// to the model's size and normalised (spec steps 1 and 3).
-fn public_image(pool: &PreparedPool, slot: &Slot, affine: &Affine) -> Vec<f32> {
+pub(crate) fn public_image(pool: &PreparedPool, slot: &Slot, affine: &Affine) -> Vec<f32> {
     let g = pool.geometry;
     let e = &pool.entries[slot.image as usize];
     let mut z = Vec::with_capacity(g.len());

@@ -204,9 +204,12 @@ impl Encryptor {
     pub fn effective_pool_log2(&self) -> f64 {
         self.pool_log2
     }
-    #[cfg(feature = "insecure-test-keys")]
     pub(crate) fn prepared_pool(&self) -> &PreparedPool {
         &self.pool
+    }
+    /// The normalisation applied to public images.
+    pub(crate) fn pool_affine(&self) -> &Affine {
+        &self.affine
     }
 
     /// A fresh key from the OS-seeded CSPRNG.
