@@ -47,6 +47,22 @@ fn bench_geometry(c: &mut Criterion, name: &str, spec: ModelSpec, pool: &PublicP
             BatchSize::SmallInput,
         )
     });
+    // The same with cold caches, as in a client between requests: the
+    // setup (not timed) streams through 64 MiB first.
+    let mut evict = vec![0u8; 64 << 20];
+    g.bench_function("cpu_fast_single_cold", |b| {
+        b.iter_batched(
+            || {
+                for (i, v) in evict.iter_mut().enumerate().step_by(64) {
+                    *v = v.wrapping_add(i as u8);
+                }
+                black_box(&evict);
+                cpu.new_key().unwrap()
+            },
+            |key| cpu.encrypt_cpu_into(&x, key, &mut out).unwrap(),
+            BatchSize::PerIteration,
+        )
+    });
     g.bench_function("cpu_reference_single", |b| {
         b.iter_batched(
             || cpu.new_key().unwrap(),

