@@ -187,3 +187,40 @@ fn known_pool_search_breaks_k2_on_a_fixed_pool_and_not_k4() {
         r2.ssim
     );
 }
+
+/// Attack 2 in its per-pixel form, one encryption, no corpus knowledge: with
+/// k=1 (|e| is |x|) the frame comes back far above the label baseline, and
+/// a dominant private weight leaks more than the reference weights.
+#[test]
+fn one_encryption_decoders_follow_the_private_weight() {
+    let train = dataset::fashion_mnist(None, Split::Train).unwrap();
+    let test = dataset::fashion_mnist(None, Split::Test).unwrap();
+    let pool = PublicPool::bundled().unwrap();
+    let base = ModelSpec::fashion_mnist();
+    let score = |b: edgehide::ParamsBuilder| {
+        let spec = base.with_params(b.build().unwrap()).unwrap();
+        let enc = Encryptor::new(spec, &pool, BackendChoice::Cpu).unwrap();
+        let opts = AveragingOptions {
+            ts: vec![1],
+            calibration: 1500,
+            frames: 80,
+        };
+        attack::averaging_attack(&enc, &enc, &train, &test, &opts, |_, _| {}).unwrap()[0].positional
+    };
+    let (mean, _) = baseline::label_only(&train, &test, 80);
+    let label = Summary::of(&mean);
+    let k1 = score(edgehide::ParamsBuilder {
+        k: 1,
+        ..Default::default()
+    });
+    let dominant = score(edgehide::ParamsBuilder {
+        min_private_weight: Some(0.5),
+        ..Default::default()
+    });
+    let reference = score(edgehide::ParamsBuilder::default());
+    assert!(k1.mean > label.mean + 0.25, "k=1 {k1} vs label {label}");
+    assert!(
+        dominant.mean > reference.mean + 0.1,
+        "private weight >= 0.5 {dominant} vs reference {reference}"
+    );
+}
