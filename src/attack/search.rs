@@ -403,15 +403,14 @@ struct Attacker<'a> {
     white: f32,
     /// Mean normalised public pixel.
     mu: f32,
-    /// Pixel indices that are background in most training frames, most
-    /// likely first.
+    /// The pixels the coarse scan votes with (see [`likely_background`]),
+    /// most telling first.
     background: Vec<usize>,
     /// Class-mean training frames, normalised.
     class_means: Vec<Vec<f32>>,
     opts: &'a SearchOptions,
 }
 
-/// What the attacker settles on for one encryption.
 /// One slot's best crop and its vote.
 #[derive(Clone, Copy, Debug)]
 struct Hit {
@@ -419,6 +418,7 @@ struct Hit {
     peak: Peak,
 }
 
+/// What the attacker settles on for one encryption.
 #[derive(Clone, Debug)]
 struct Found {
     /// The public slots found (one, or two for the k = 3 pair stage).
@@ -667,8 +667,8 @@ impl Attacker<'_> {
         best
     }
 
-    /// The frame from the crop and weights, in [0, 1]; `None` when no crop
-    /// was convincing (the attacker then answers the class mean).
+    /// The frame from the crops and weights found, in [0, 1]. Pixels whose
+    /// sign no rule settles take the value nearer the class mean.
     fn reconstruct(&self, a: &[f32], found: &Found, class: usize) -> Vec<f32> {
         let g = self.g;
         let z = public_image(self.pool, &found.slots[0], &self.affine);
@@ -749,6 +749,7 @@ impl Attacker<'_> {
             .collect()
     }
 
+    /// Normalised values back to pixels in [0, 1].
     fn to_unit(&self, v: &[f32]) -> Vec<f32> {
         v.iter()
             .map(|&x| ((x - self.b0) / (self.white - self.b0)).clamp(0.0, 1.0))
