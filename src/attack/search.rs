@@ -201,7 +201,8 @@ struct Hough {
     bins: Vec<u16>,
     /// Bin of each pixel's two solutions, for the row being voted.
     pos: Vec<u32>,
-    /// The per-pixel term of the denominator (see [`bin_positions`]).
+    /// The constant per-pixel term of the denominator for modes `Two` and
+    /// `One` (see [`bin_positions`]).
     dw: Vec<f32>,
 }
 
@@ -312,14 +313,17 @@ impl Hough {
         let plane = stride * self.l0_grid.len();
         let top = (n + 1) as f32;
         self.pos.resize(2 * a.len(), 0);
-        match &self.mode {
+        // The denominator's per-pixel term: a constant (filled once per
+        // length) or, for the pair stage, the first slot's values as given.
+        match self.mode {
             Mode::Two => self.dw.resize(a.len(), self.b0),
             Mode::One => self.dw.resize(a.len(), -self.mu),
-            Mode::Pair(z1) => {
-                self.dw.clear();
-                self.dw.extend_from_slice(&z1[..a.len()]);
-            }
+            Mode::Pair(_) => {}
         }
+        let dw: &[f32] = match &self.mode {
+            Mode::Pair(z1) => &z1[..a.len()],
+            _ => &self.dw,
+        };
         for g in 0..self.l0_grid.len() {
             let l0 = self.l0_grid[g];
             let coefficients = match self.mode {
@@ -330,7 +334,7 @@ impl Hough {
             bin_positions(
                 a,
                 z,
-                &self.dw,
+                dw,
                 coefficients,
                 self.b0.abs(),
                 origin,

@@ -204,6 +204,19 @@ enum DatasetCommand {
     },
 }
 
+/// What an attack command attacks: a setting, its test data, its corpus.
+#[derive(clap::Args)]
+struct AttackTarget {
+    /// The model sidecar whose encryption is attacked.
+    #[arg(long)]
+    spec: PathBuf,
+    #[arg(long, default_value = "fashion-mnist")]
+    dataset: DatasetName,
+    /// The device's corpus (default: the bundled photos).
+    #[arg(long)]
+    pool: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum AttackCommand {
     /// SSIM of decoded frames (an .npy of N x H x W float32 in [0, 1], e.g.
@@ -226,14 +239,8 @@ enum AttackCommand {
     /// knowledge of the corpus (calibrated on the attacker's own simulated
     /// encryptions of the training split) and by the one-line threshold.
     Average {
-        /// The model sidecar whose encryption is attacked.
-        #[arg(long)]
-        spec: PathBuf,
-        #[arg(long, default_value = "fashion-mnist")]
-        dataset: DatasetName,
-        /// The device's corpus (default: the bundled photos).
-        #[arg(long)]
-        pool: Option<PathBuf>,
+        #[command(flatten)]
+        target: AttackTarget,
         /// The attacker's own corpus for calibration (default: the device's,
         /// the worst case).
         #[arg(long)]
@@ -252,14 +259,8 @@ enum AttackCommand {
     /// (worst case) and searches the crop space for the public image, then
     /// removes it and resolves the signs (see src/attack/search.rs).
     Search {
-        /// The model sidecar whose encryption is attacked.
-        #[arg(long)]
-        spec: PathBuf,
-        #[arg(long, default_value = "fashion-mnist")]
-        dataset: DatasetName,
-        /// The device's corpus (default: the bundled photos).
-        #[arg(long)]
-        pool: Option<PathBuf>,
+        #[command(flatten)]
+        target: AttackTarget,
         /// Test frames attacked.
         #[arg(long, default_value_t = 100)]
         limit: usize,
@@ -669,9 +670,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Attack {
             command:
                 AttackCommand::Average {
-                    spec,
-                    dataset,
-                    pool,
+                    target:
+                        AttackTarget {
+                            spec,
+                            dataset,
+                            pool,
+                        },
                     attacker_pool,
                     t,
                     limit,
@@ -752,9 +756,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Attack {
             command:
                 AttackCommand::Search {
-                    spec,
-                    dataset,
-                    pool,
+                    target:
+                        AttackTarget {
+                            spec,
+                            dataset,
+                            pool,
+                        },
                     limit,
                     scale_ratio,
                     stride,
