@@ -55,10 +55,10 @@ fn http() -> reqwest::Client {
 async fn wait_ready(url: &str) {
     let client = http();
     for _ in 0..300 {
-        if let Ok(r) = client.get(format!("{url}/v2/health/ready")).send().await {
-            if r.status().is_success() {
-                return;
-            }
+        if let Ok(r) = client.get(format!("{url}/v2/health/ready")).send().await
+            && r.status().is_success()
+        {
+            return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -134,10 +134,10 @@ fn check_compatible(meta: &ModelMetadata, local: &ModelSpec) -> Result<ModelSpec
             format!("{:?}", local.params()),
         );
     }
-    if let (Some(r), Some(l)) = (remote.pool_fingerprint(), local.pool_fingerprint()) {
-        if r != l {
-            return mismatch("public corpus", r.to_string(), l.to_string());
-        }
+    if let (Some(r), Some(l)) = (remote.pool_fingerprint(), local.pool_fingerprint())
+        && r != l
+    {
+        return mismatch("public corpus", r.to_string(), l.to_string());
     }
     let input_ok = meta.inputs.len() == 1
         && meta.inputs[0].shape.len() == 4

@@ -127,24 +127,24 @@ impl ParamsBuilder {
         };
         let lo = check_weight("min_private_weight", self.min_private_weight)?;
         let hi = check_weight("max_private_weight", self.max_private_weight)?;
-        if let (Some(lo), Some(hi)) = (lo, hi) {
-            if lo > hi {
-                return Err(Error::params(
-                    "min_private_weight",
-                    "exceeds max_private_weight",
-                ));
-            }
+        if let (Some(lo), Some(hi)) = (lo, hi)
+            && lo > hi
+        {
+            return Err(Error::params(
+                "min_private_weight",
+                "exceeds max_private_weight",
+            ));
         }
         if self.k > 1 {
-            if let Some(lo) = lo {
-                if lo > upper {
-                    return Err(Error::params("min_private_weight", "exceeds upper"));
-                }
+            if let Some(lo) = lo
+                && lo > upper
+            {
+                return Err(Error::params("min_private_weight", "exceeds upper"));
             }
-            if let Some(hi) = hi {
-                if hi <= 0.0 {
-                    return Err(Error::params("max_private_weight", "must be positive"));
-                }
+            if let Some(hi) = hi
+                && hi <= 0.0
+            {
+                return Err(Error::params("max_private_weight", "must be positive"));
             }
         }
         let min_zoom = finite("min_zoom", self.min_zoom)?;

@@ -139,17 +139,46 @@ fn cpu_batch_equals_the_reference_frame_by_frame() {
     }
 }
 
-/// The fast path's branches (runs of consecutive columns for crops near the
-/// model size, column by column for zoomed-out crops, flipped or not,
-/// shifted images with black padding) all give the reference's bits.
+/// The fast path's kernels and branches (AVX-512 where the CPU has it; the
+/// portable kernel's runs of consecutive columns for crops near the model
+/// size and column-by-column sampling for zoomed-out crops; flipped or not;
+/// shifted images with black padding; crops too wide for the AVX-512
+/// windows, which fall back) all give the reference's bits.
 #[test]
 fn fast_path_equals_reference_on_many_keys() {
     let pool = edgehide::PublicPool::bundled().unwrap();
     let digits = common::model_sized_corpus(6);
+    let fm = edgehide::ModelSpec::fashion_mnist();
+    // Crops up to the photos' full height (240 / 28 = 8.6x): past the
+    // 8.4x that one AVX-512 window holds, so some keys take the fallback.
+    let wide = fm
+        .with_params(
+            edgehide::ParamsBuilder {
+                max_zoom: 20.0,
+                ..Default::default()
+            }
+            .build()
+            .unwrap(),
+        )
+        .unwrap();
+    let rgb30 = edgehide::ModelSpec::new(
+        "rgb-30",
+        edgehide::Geometry {
+            channels: 3,
+            height: 30,
+            width: 30,
+        },
+        vec![0.5; 3],
+        vec![0.25; 3],
+        edgehide::Params::default(),
+    )
+    .unwrap();
     let specs = [
         (edgehide::ModelSpec::imagenet_224(), &pool, 12u8),
-        (edgehide::ModelSpec::fashion_mnist(), &pool, 40),
-        (edgehide::ModelSpec::fashion_mnist(), &digits, 40),
+        (fm.clone(), &pool, 40),
+        (fm, &digits, 40),
+        (wide, &pool, 40),
+        (rgb30, &pool, 20),
     ];
     for (spec, pool, n) in specs {
         let enc = Encryptor::new(spec.clone(), pool, BackendChoice::Cpu).unwrap();
@@ -170,6 +199,15 @@ fn fast_path_equals_reference_on_many_keys() {
                 .encrypt_cpu(&x, OneTimeKey::insecure_from_seed(seed, &enc).unwrap())
                 .unwrap();
             assert_eq!(got.data(), want.data(), "{} seed {i}", spec.name());
+            let portable = enc
+                .encrypt_cpu_portable(&x, OneTimeKey::insecure_from_seed(seed, &enc).unwrap())
+                .unwrap();
+            assert_eq!(
+                portable.data(),
+                want.data(),
+                "{} seed {i}, portable",
+                spec.name()
+            );
         }
         assert!(flips[0] > 0 && flips[1] > 0, "both mirror states covered");
     }

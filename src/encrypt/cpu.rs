@@ -9,6 +9,9 @@ use crate::key::{OneTimeKey, Slot};
 use crate::pool::{Entry, PreparedPool};
 use crate::spec::Affine;
 
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
 /// Where one output coordinate samples along one axis: source indices i0, i1
 /// (absolute, may lie outside a shifted image) and the weight t of i1.
 #[derive(Clone, Copy, Debug, Default)]
@@ -127,6 +130,11 @@ pub(crate) struct Scratch {
     inside: Vec<bool>,
     blended: Vec<f32>,
     words: Vec<u32>,
+    /// The AVX-512 kernel's taps: per slot and run of sixteen outputs, and
+    /// the horizontal weights padded to whole runs.
+    #[cfg(target_arch = "x86_64")]
+    chunks: Vec<avx512::ChunkTaps>,
+    tx: Vec<f32>,
 }
 
 /// Output columns `x .. x + len` read source columns `j .. j + len` (relative
@@ -139,15 +147,39 @@ struct Run {
     len: usize,
 }
 
+impl Scratch {
+    /// Clears everything derived from the key: the mask words, and the
+    /// crop taps and sampled crop values (they would tell which crops the
+    /// key picked). Runs after every frame.
+    fn wipe(&mut self) {
+        self.words.zeroize();
+        self.col_t.zeroize();
+        self.col_j.zeroize();
+        self.sampled.zeroize();
+        self.blended.zeroize();
+        self.tx.zeroize();
+        self.inside.zeroize();
+        for taps in [&mut self.cols, &mut self.rows] {
+            taps.fill(Tap::default());
+            taps.clear();
+        }
+        self.runs.fill(Run { x: 0, j: 0, len: 0 });
+        self.runs.clear();
+        self.run_span.clear();
+        #[cfg(target_arch = "x86_64")]
+        avx512::wipe(&mut self.chunks);
+    }
+}
+
 impl Drop for Scratch {
     fn drop(&mut self) {
-        self.words.zeroize();
+        self.wipe();
     }
 }
 
 thread_local! {
     /// One scratch per thread, so single-frame calls allocate nothing after
-    /// the first. It holds no secret between calls (mask words are zeroed).
+    /// the first. It holds no secret between calls (`Scratch::wipe`).
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
@@ -289,7 +321,7 @@ fn sample_row(v: &[f32], ts: &[f32], js: &[u32], runs: &[Run], out: &mut [f32]) 
 // vertical blend and the runs vectorise twice as wide there. No FMA target:
 // fused multiply-adds would round differently from the reference.
 #[multiversion::multiversion(targets("x86_64+avx2"))]
-pub(crate) fn encrypt_fast(
+fn encrypt_portable(
     x: &[f32],
     key: &OneTimeKey,
     pool: &PreparedPool,
@@ -435,5 +467,41 @@ pub(crate) fn encrypt_fast(
         }
     }
     apply_mask(out, &s.words);
-    s.words.zeroize();
+}
+
+/// Which fast-path kernel runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    /// The widest this CPU has: AVX-512 where present and the key's crops
+    /// fit its windows, else the portable path.
+    Auto,
+    /// The portable path (plain x86-64 or AVX2, chosen at run time; any
+    /// other architecture), for tests and comparisons.
+    #[cfg_attr(not(feature = "insecure-test-keys"), allow(dead_code))]
+    Portable,
+}
+
+/// The fast path: the reference's values, bit for bit, into `out`.
+pub(crate) fn encrypt_fast(
+    x: &[f32],
+    key: &OneTimeKey,
+    pool: &PreparedPool,
+    affine: &Affine,
+    out: &mut [f32],
+    s: &mut Scratch,
+    kernel: Kernel,
+) {
+    #[cfg(target_arch = "x86_64")]
+    let done = kernel == Kernel::Auto
+        && avx512::available()
+        && avx512::encrypt(x, key, pool, affine, out, s);
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = {
+        let _ = kernel;
+        false
+    };
+    if !done {
+        encrypt_portable(x, key, pool, affine, out, s);
+    }
+    s.wipe();
 }

@@ -141,14 +141,14 @@ impl Encryptor {
     /// Prepares the pool for the model and opens the backend. Fails if the
     /// pool does not fit the model or is not the corpus the model names.
     pub fn new(spec: ModelSpec, pool: &PublicPool, choice: BackendChoice) -> Result<Encryptor> {
-        if let Some(want) = spec.pool_fingerprint() {
-            if want != pool.fingerprint_hex() {
-                return Err(Error::InvalidPool(format!(
-                    "model {} was trained with corpus {want}, this one is {}",
-                    spec.name(),
-                    pool.fingerprint_hex()
-                )));
-            }
+        if let Some(want) = spec.pool_fingerprint()
+            && want != pool.fingerprint_hex()
+        {
+            return Err(Error::InvalidPool(format!(
+                "model {} was trained with corpus {want}, this one is {}",
+                spec.name(),
+                pool.fingerprint_hex()
+            )));
         }
         let prepared = PreparedPool::new(pool, spec.geometry())?;
         let (gpu, fallback) = match choice {
@@ -299,10 +299,27 @@ impl Encryptor {
 
     /// Frames are spread over the rayon thread pool, one scratch per worker.
     fn cpu_batch(&self, xs: &[PlainTensor], keys: &[OneTimeKey]) -> Vec<Encryption> {
+        self.cpu_batch_with(xs, keys, cpu::Kernel::Auto)
+    }
+
+    fn cpu_batch_with(
+        &self,
+        xs: &[PlainTensor],
+        keys: &[OneTimeKey],
+        kernel: cpu::Kernel,
+    ) -> Vec<Encryption> {
         use rayon::prelude::*;
         let one = |scratch: &mut cpu::Scratch, (x, key): (&PlainTensor, &OneTimeKey)| {
             let mut out = vec![0f32; x.data().len()];
-            cpu::encrypt_fast(x.data(), key, &self.pool, &self.affine, &mut out, scratch);
+            cpu::encrypt_fast(
+                x.data(),
+                key,
+                &self.pool,
+                &self.affine,
+                &mut out,
+                scratch,
+                kernel,
+            );
             self.wrap(out)
         };
         if xs.len() == 1 {
@@ -337,8 +354,33 @@ impl Encryptor {
                 format!("needs {} values, got {}", x.data().len(), out.len()),
             ));
         }
-        cpu::with_scratch(|s| cpu::encrypt_fast(x.data(), &key, &self.pool, &self.affine, out, s));
+        cpu::with_scratch(|s| {
+            cpu::encrypt_fast(
+                x.data(),
+                &key,
+                &self.pool,
+                &self.affine,
+                out,
+                s,
+                cpu::Kernel::Auto,
+            )
+        });
         Ok(())
+    }
+
+    /// INSECURE-feature builds only: the CPU fast path with its portable
+    /// kernel forced (no AVX-512), so tests and benchmarks can hold every
+    /// kernel to the reference on a machine that would pick the widest.
+    #[cfg(feature = "insecure-test-keys")]
+    pub fn encrypt_cpu_portable(&self, x: &PlainTensor, key: OneTimeKey) -> Result<Encryption> {
+        self.check(x, &key)?;
+        Ok(self
+            .cpu_batch_with(
+                std::slice::from_ref(x),
+                std::slice::from_ref(&key),
+                cpu::Kernel::Portable,
+            )
+            .remove(0))
     }
 
     /// The spec-like reference implementation (slow; for audits and tests).

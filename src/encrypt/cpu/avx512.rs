@@ -1,0 +1,346 @@
+//! The CPU fast path for x86-64 with AVX-512 byte permutes (VBMI: Intel Ice
+//! Lake and later, AMD Zen 4 and later). One pass per output row, sixteen
+//! outputs at a time, everything in registers: the frame term, each slot's
+//! bilinear sample, the mask, one store.
+//!
+//! Why permutes: a key's horizontal taps are the same for every row of its
+//! crop, so for each run of sixteen outputs the source columns they read lie
+//! in one window of at most 128 bytes (crop side up to 8.4x the model's).
+//! Two 64-byte loads per source row and a zero-masking byte permute put each
+//! tap's byte in the low byte of a 32-bit lane: sixteen zero-extended texels,
+//! ready to convert, with no gather and no intermediate row. Masked loads
+//! read only bytes inside the image, so a shifted model-sized image's black
+//! padding comes out as zeros, as in the reference.
+//!
+//! The arithmetic is the reference's, operation for operation (no fused
+//! multiply-add), so the output is bit-identical (tests/kat.rs).
+
+use std::arch::x86_64::*;
+
+use super::{PREFETCH_ROWS, Scratch, Tap, prefetch_row, tap};
+use crate::key::OneTimeKey;
+use crate::pool::PreparedPool;
+use crate::spec::Affine;
+
+const LANES: usize = 16;
+/// Source columns one run of sixteen outputs may span: two 64-byte loads,
+/// less the last byte, which is never loaded and so always zero.
+const WINDOW: i32 = 127;
+/// The window byte that is always zero: the permute fills the upper three
+/// bytes of each 32-bit lane from it, so each lane reads as a zero-extended
+/// texel with no masking step.
+const ZERO_BYTE: u8 = 127;
+
+/// Whether this CPU runs the kernel (checked once; std caches the answer).
+pub(super) fn available() -> bool {
+    is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vbmi")
+}
+
+/// One slot's taps for one run of sixteen outputs. Derived from the key:
+/// wiped with the rest of the scratch after each frame.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+pub(super) struct ChunkTaps {
+    /// Permute indices; byte 4l is output l's, the other bytes point at
+    /// the zero byte. Wide runs (up to 127 columns): one two-register
+    /// table per source row, `idx[0]` / `idx[1]` the left / right column.
+    /// Narrow runs (up to 63 columns, crops under about 4x the model's
+    /// side): one table holds both rows' windows, `idx[0..4]` are the
+    /// top-left, top-right, bottom-left and bottom-right texels; half the
+    /// loads.
+    idx: [[u8; 64]; 4],
+    /// Source column of the window's first byte (negative for a shifted image).
+    base: i32,
+    narrow: bool,
+    /// Which bytes to load: inside the source row, and never the zero byte.
+    /// Wide: the window's two halves; narrow: the top and bottom row.
+    load: [u64; 2],
+}
+
+impl Default for ChunkTaps {
+    fn default() -> Self {
+        ChunkTaps {
+            idx: [[ZERO_BYTE; 64]; 4],
+            base: 0,
+            narrow: false,
+            load: [0; 2],
+        }
+    }
+}
+
+impl ChunkTaps {
+    fn wipe(&mut self) {
+        *self = ChunkTaps::default();
+    }
+}
+
+pub(super) fn wipe(chunks: &mut Vec<ChunkTaps>) {
+    chunks.iter_mut().for_each(ChunkTaps::wipe);
+    chunks.clear();
+}
+
+/// Bits `lo..hi` of a u64 (empty when `hi <= lo`).
+fn bit_range(lo: i32, hi: i32) -> u64 {
+    let (lo, hi) = (lo.clamp(0, 64), hi.clamp(0, 64));
+    if hi <= lo {
+        return 0;
+    }
+    let ones = if hi - lo == 64 {
+        u64::MAX
+    } else {
+        (1u64 << (hi - lo)) - 1
+    };
+    ones << lo
+}
+
+/// Fills the per-frame taps. False when some run of sixteen outputs spans
+/// more source columns than one window holds (crops wider than about 8.3x
+/// the model's side); the caller then takes the portable path.
+fn plan(key: &OneTimeKey, pool: &PreparedPool, s: &mut Scratch) -> bool {
+    let g = pool.geometry;
+    let (h, w) = (g.height, g.width);
+    s.rows.clear();
+    s.tx.clear();
+    wipe(&mut s.chunks);
+    for slot in key.slots() {
+        let e = &pool.entries[slot.image as usize];
+        s.rows
+            .extend((0..h).map(|o| tap(o, h, slot.step_y, slot.ch, slot.y0, false)));
+        for x0 in (0..w).step_by(LANES) {
+            let n = LANES.min(w - x0);
+            let mut taps = [Tap::default(); LANES];
+            for (l, t) in taps[..n].iter_mut().enumerate() {
+                *t = tap(x0 + l, w, slot.step_x, slot.cw, slot.x0, slot.flip != 0);
+            }
+            let taps = &taps[..n];
+            let base = taps.iter().map(|t| t.i0).min().unwrap_or(0);
+            let top = taps.iter().map(|t| t.i1).max().unwrap_or(0);
+            if top - base >= WINDOW {
+                return false;
+            }
+            let narrow = top - base < 63;
+            let mut c = ChunkTaps {
+                base,
+                narrow,
+                ..ChunkTaps::default()
+            };
+            // Table byte 64 starts the second register: the bottom row's
+            // window (narrow) or the second half of the window (wide).
+            let bottom = if narrow { 64 } else { 0 };
+            for (l, t) in taps.iter().enumerate() {
+                let (j0, j1) = ((t.i0 - base) as u8, (t.i1 - base) as u8);
+                c.idx[0][4 * l] = j0;
+                c.idx[1][4 * l] = j1;
+                c.idx[2][4 * l] = j0 + bottom;
+                c.idx[3][4 * l] = j1 + bottom;
+            }
+            // Window byte b is source column base + b: inside for 0 <= col < width.
+            let (lo, hi) = (-base, e.width as i32 - base);
+            let first = bit_range(lo, hi);
+            c.load = if narrow {
+                [first, first & !(1 << 63)]
+            } else {
+                [first, bit_range(lo - 64, (hi - 64).min(63))]
+            };
+            s.chunks.push(c);
+            s.tx.extend(taps.iter().map(|t| t.t));
+            s.tx.extend(std::iter::repeat_n(0.0, LANES - n));
+        }
+    }
+    true
+}
+
+/// Encrypts one frame; false (and `out` untouched) when the key's crops do
+/// not fit the kernel's windows.
+pub(super) fn encrypt(
+    x: &[f32],
+    key: &OneTimeKey,
+    pool: &PreparedPool,
+    affine: &Affine,
+    out: &mut [f32],
+    s: &mut Scratch,
+) -> bool {
+    if !plan(key, pool, s) {
+        return false;
+    }
+    let g = pool.geometry;
+    let mut stream = key.mask_stream();
+    s.words.clear();
+    // One spare word: each run reads the 64 mask bits from its first element on.
+    s.words
+        .extend((0..g.len().div_ceil(32) + 1).map(|_| rand_core::Rng::next_u32(&mut stream)));
+    // SAFETY (each arm): `available()` was checked by the caller (the
+    // only one, `encrypt_fast`), so the CPU has the features `run` is
+    // compiled for.
+    // One copy per slot count, so the slot loop unrolls and each slot's
+    // row pointers and weight stay in registers.
+    unsafe {
+        match key.slots().len() {
+            0 => run::<0>(x, key, pool, affine, out, s),
+            1 => run::<1>(x, key, pool, affine, out, s),
+            2 => run::<2>(x, key, pool, affine, out, s),
+            3 => run::<3>(x, key, pool, affine, out, s),
+            4 => run::<4>(x, key, pool, affine, out, s),
+            5 => run::<5>(x, key, pool, affine, out, s),
+            6 => run::<6>(x, key, pool, affine, out, s),
+            _ => run::<7>(x, key, pool, affine, out, s),
+        }
+    }
+    true
+}
+
+#[inline(always)]
+fn lerp(a: __m512, b: __m512, t: __m512) -> __m512 {
+    // a + t (b - a): the reference's formula and order, no fused multiply-add.
+    // SAFETY: pure arithmetic on registers; the features are enabled in `run`.
+    unsafe { _mm512_add_ps(a, _mm512_mul_ps(t, _mm512_sub_ps(b, a))) }
+}
+
+/// One slot's source rows for the current output row: start pointers and
+/// a load mask that is all ones, or zero for a row outside the image.
+#[derive(Clone, Copy)]
+struct Rows {
+    r0: Option<*const u8>,
+    r1: Option<*const u8>,
+    ty: __m512,
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+unsafe fn run<const S: usize>(
+    x: &[f32],
+    key: &OneTimeKey,
+    pool: &PreparedPool,
+    affine: &Affine,
+    out: &mut [f32],
+    s: &Scratch,
+) {
+    let g = pool.geometry;
+    let (h, w) = (g.height, g.width);
+    let nq = w.div_ceil(LANES);
+    let weights = key.weights();
+    let slots = key.slots();
+    assert!(slots.len() == S && weights.len() == S + 1);
+    assert!(x.len() == g.len() && out.len() == g.len());
+    assert!(s.chunks.len() == S * nq && s.tx.len() == S * nq * LANES);
+    assert!(s.rows.len() == S * h && s.words.len() > g.len().div_ceil(32));
+    let w0 = _mm512_set1_ps(weights[0]);
+    let wi: [__m512; S] = std::array::from_fn(|i| _mm512_set1_ps(weights[i + 1]));
+    let sign = _mm512_set1_epi32(i32::MIN);
+    let zero = _mm512_setzero_si512();
+
+    let ahead = |c: usize, y: usize| {
+        for (si, slot) in slots.iter().enumerate() {
+            let e = &pool.entries[slot.image as usize];
+            let ty = s.rows[si * h + y];
+            prefetch_row(pool, e, slot, c, ty.i0);
+            prefetch_row(pool, e, slot, c, ty.i1);
+        }
+    };
+    // Start of source row `y` of slot `si`'s image, channel `c`; None outside.
+    let row = |si: usize, c: usize, y: i32| -> Option<*const u8> {
+        let e = &pool.entries[slots[si].image as usize];
+        super::source_row(pool, e, c, y).map(<[u8]>::as_ptr)
+    };
+    // 64 bytes of a row from window byte `from` on, zeros for a row outside
+    // the image.
+    // SAFETY: only bytes whose mask bit is set are read, and `plan` sets
+    // exactly those inside the row; masked-off bytes are never accessed
+    // (AVX-512 masked loads suppress faults), so the address of a window
+    // that starts left of the row is not dereferenced.
+    let load = |p: Option<*const u8>, from: isize, mask: u64| -> __m512i {
+        match p {
+            Some(p) => unsafe {
+                _mm512_maskz_loadu_epi8(mask, p.wrapping_offset(from) as *const i8)
+            },
+            None => zero,
+        }
+    };
+
+    for c in 0..g.channels {
+        for y in 0..PREFETCH_ROWS.min(h) {
+            ahead(c, y);
+        }
+        let scale = _mm512_set1_ps(affine.scale[c]);
+        let offset = _mm512_set1_ps(affine.offset[c]);
+        for y in 0..h {
+            if y + PREFETCH_ROWS < h {
+                ahead(c, y + PREFETCH_ROWS);
+            }
+            let rows: [Rows; S] = std::array::from_fn(|si| {
+                let ty = s.rows[si * h + y];
+                Rows {
+                    r0: row(si, c, ty.i0),
+                    r1: row(si, c, ty.i1),
+                    ty: _mm512_set1_ps(ty.t),
+                }
+            });
+            let line = c * h * w + y * w;
+            // Output lanes of run q, its first element, and the frame term.
+            let start = |q: usize| {
+                let x0 = q * LANES;
+                let n = LANES.min(w - x0);
+                let lanes: __mmask16 = if n == LANES { !0 } else { (1 << n) - 1 };
+                let at = line + x0;
+                // SAFETY: lanes cover at..at + n, inside `x` (asserted length).
+                let xv = unsafe { _mm512_maskz_loadu_ps(lanes, x.as_ptr().add(at)) };
+                (at, lanes, _mm512_mul_ps(w0, xv))
+            };
+            // Slot si's weighted public value for run q.
+            let term = |si: usize, r: &Rows, q: usize| {
+                let ct = &s.chunks[si * nq + q];
+                // SAFETY: the index arrays are 64 bytes, 64-byte aligned.
+                let idx =
+                    |n: usize| unsafe { _mm512_load_si512(ct.idx[n].as_ptr() as *const __m512i) };
+                let texel = |a, n, b| _mm512_cvtepi32_ps(_mm512_permutex2var_epi8(a, idx(n), b));
+                let base = ct.base as isize;
+                let [p00, p01, p10, p11] = if ct.narrow {
+                    let a = load(r.r0, base, ct.load[0]);
+                    let b = load(r.r1, base, ct.load[1]);
+                    [0, 1, 2, 3].map(|n| texel(a, n, b))
+                } else {
+                    let (a0, b0) = (
+                        load(r.r0, base, ct.load[0]),
+                        load(r.r0, base + 64, ct.load[1]),
+                    );
+                    let (a1, b1) = (
+                        load(r.r1, base, ct.load[0]),
+                        load(r.r1, base + 64, ct.load[1]),
+                    );
+                    [
+                        texel(a0, 0, b0),
+                        texel(a0, 1, b0),
+                        texel(a1, 0, b1),
+                        texel(a1, 1, b1),
+                    ]
+                };
+                let left = lerp(p00, p10, r.ty);
+                let right = lerp(p01, p11, r.ty);
+                // SAFETY: `tx` holds LANES values per run (asserted length).
+                let t = unsafe { _mm512_loadu_ps(s.tx.as_ptr().add((si * nq + q) * LANES)) };
+                let z = _mm512_add_ps(_mm512_mul_ps(lerp(left, right, t), scale), offset);
+                _mm512_mul_ps(wi[si], z)
+            };
+            // Applies the mask and stores run q.
+            let finish = |out: &mut [f32], at: usize, lanes: __mmask16, acc: __m512| {
+                // Element m's sign bit is bit m % 32 of word m / 32.
+                let word = at / 32;
+                let bits = (s.words[word] as u64 | (s.words[word + 1] as u64) << 32) >> (at % 32);
+                let flip = _mm512_mask_mov_epi32(zero, bits as u16, sign);
+                let v = _mm512_xor_si512(_mm512_castps_si512(acc), flip);
+                // SAFETY: lanes cover at..at + n, inside `out` (asserted length).
+                unsafe {
+                    _mm512_mask_storeu_ps(out.as_mut_ptr().add(at), lanes, _mm512_castsi512_ps(v))
+                };
+            };
+            for q in 0..nq {
+                let (at, lanes, mut a) = start(q);
+                for (si, r) in rows.iter().enumerate() {
+                    a = _mm512_add_ps(a, term(si, r, q));
+                }
+                finish(out, at, lanes, a);
+            }
+        }
+    }
+}
