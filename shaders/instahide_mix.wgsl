@@ -1,9 +1,12 @@
 // InstaHide mix-and-mask, one invocation per output element of one frame.
 //
 // For element n (channels-first index c*H*W + y*W + x) of frame f:
-//   acc = w0 * frame[n]
-//   for each public slot s: acc += w_s * (bilinear(crop_s, c, y, x) * scale[c] + offset[c])
+//   acc = w0 * frame[n] + sum_s (w_s * offset[c])
+//   for each public slot s: acc += (w_s * scale[c]) * bilinear(crop_s, c, y, x)
 //   out[n] = acc with its sign flipped where bit n of the frame's mask words is set
+// That is w0 * frame + sum_s w_s * (bilinear * scale + offset), with the
+// normalisation folded into the coefficients in the CPU's order (`Folded`
+// in src/encrypt/cpu.rs).
 //
 // The bilinear interpolation is written out in shader arithmetic rather than
 // done by texture filtering units, whose weights have only a few bits on many
@@ -97,7 +100,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     let oy = rem / dims.width;
     let ox = rem - oy * dims.width;
 
-    var acc = keys[f].weights[0] * frames[f * dims.len + n];
+    var folded_offset = 0.0;
+    for (var s = 0u; s + 1u < dims.k; s = s + 1u) {
+        folded_offset = folded_offset + keys[f].weights[s + 1u] * dims.offset[c];
+    }
+    var acc = keys[f].weights[0] * frames[f * dims.len + n] + folded_offset;
     for (var s = 0u; s + 1u < dims.k; s = s + 1u) {
         let sl = keys[f].slots[s];
         let e = entries[sl.image];
@@ -111,7 +118,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let a0 = p00 + ty.t * (p10 - p00);
         let a1 = p01 + ty.t * (p11 - p01);
         let v = a0 + tx.t * (a1 - a0);
-        acc = acc + keys[f].weights[s + 1u] * (v * dims.scale[c] + dims.offset[c]);
+        acc = acc + (keys[f].weights[s + 1u] * dims.scale[c]) * v;
     }
     let bit = (masks[f * dims.words + (n >> 5u)] >> (n & 31u)) & 1u;
     out[f * dims.len + n] = bitcast<f32>(bitcast<u32>(acc) ^ (bit << 31u));

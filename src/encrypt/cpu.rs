@@ -6,6 +6,7 @@ use rand_core::Rng;
 use zeroize::Zeroize;
 
 use crate::key::{OneTimeKey, Slot};
+use crate::params::MAX_K;
 use crate::pool::{Entry, PreparedPool};
 use crate::spec::Affine;
 
@@ -55,6 +56,18 @@ fn bilerp(p00: f32, p01: f32, p10: f32, p11: f32, tx: f32, ty: f32) -> f32 {
 /// The public image of one slot: the key's crop of a corpus image, resampled
 /// to the model's size and normalised (spec steps 1 and 3).
 pub(crate) fn public_image(pool: &PreparedPool, slot: &Slot, affine: &Affine) -> Vec<f32> {
+    let plane = pool.geometry.height * pool.geometry.width;
+    let mut z = resampled_crop(pool, slot);
+    for (n, v) in z.iter_mut().enumerate() {
+        let c = n / plane;
+        *v = *v * affine.scale[c] + affine.offset[c];
+    }
+    z
+}
+
+/// The key's crop of a corpus image resampled to the model's size, in raw
+/// 0..255 pixel values (spec step 1, before normalisation).
+fn resampled_crop(pool: &PreparedPool, slot: &Slot) -> Vec<f32> {
     let g = pool.geometry;
     let e = &pool.entries[slot.image as usize];
     let mut z = Vec::with_capacity(g.len());
@@ -71,14 +84,52 @@ pub(crate) fn public_image(pool: &PreparedPool, slot: &Slot, affine: &Affine) ->
                     tx.t,
                     ty.t,
                 );
-                z.push(v * affine.scale[c] + affine.offset[c]);
+                z.push(v);
             }
         }
     }
     z
 }
 
-/// The reference: `m = l0*x + sum_i li*z_i`, then `e = sigma * m` with one
+/// The mixing coefficients with the normalisation folded in, per channel c:
+/// `l0*x + sum_i li*(scale*v_i + offset)` is computed as
+/// `(l0*x + offset[c]) + sum_i coef[c][i]*v_i`, with `coef[c][i] = li*scale`
+/// and `offset[c] = sum_i li*offset` (slot order). The same value as
+/// normalising each public image first, in two operations per slot and
+/// element instead of four; every path (reference, fast paths, shader)
+/// computes it in this order, so they agree bit for bit (the shader within
+/// rounding).
+pub(crate) struct Folded {
+    pub offset: [f32; 3],
+    pub coef: [[f32; MAX_K - 1]; 3],
+}
+
+impl Folded {
+    pub(crate) fn new(weights: &[f32], affine: &Affine) -> Folded {
+        let mut f = Folded {
+            offset: [0.0; 3],
+            coef: [[0.0; MAX_K - 1]; 3],
+        };
+        for c in 0..3 {
+            for (i, w) in weights[1..].iter().enumerate() {
+                f.coef[c][i] = w * affine.scale[c];
+                f.offset[c] += w * affine.offset[c];
+            }
+        }
+        f
+    }
+}
+
+impl Drop for Folded {
+    fn drop(&mut self) {
+        // Derived from the key's weights.
+        self.offset.zeroize();
+        self.coef.iter_mut().for_each(|c| c.zeroize());
+    }
+}
+
+/// The reference: `m = l0*x + sum_i li*z_i` with `z_i` the normalised public
+/// images (in the folded form of `Folded`), then `e = sigma * m` with one
 /// random sign per element.
 pub(crate) fn encrypt_reference(
     x: &[f32],
@@ -87,12 +138,18 @@ pub(crate) fn encrypt_reference(
     affine: &Affine,
 ) -> Vec<f32> {
     let w = key.weights();
+    let plane = pool.geometry.height * pool.geometry.width;
+    let f = Folded::new(w, affine);
     // Mix.
-    let mut m: Vec<f32> = x.iter().map(|v| w[0] * v).collect();
+    let mut m: Vec<f32> = x
+        .iter()
+        .enumerate()
+        .map(|(n, v)| w[0] * v + f.offset[n / plane])
+        .collect();
     for (i, slot) in key.slots().iter().enumerate() {
-        let z = public_image(pool, slot, affine);
-        for (mv, zv) in m.iter_mut().zip(z) {
-            *mv += w[i + 1] * zv;
+        let v = resampled_crop(pool, slot);
+        for (n, (mv, vv)) in m.iter_mut().zip(v).enumerate() {
+            *mv += f.coef[n / plane][i] * vv;
         }
     }
     // Mask: element n takes bit n % 32 of word n / 32 of the mask stream.
@@ -134,7 +191,11 @@ pub(crate) struct Scratch {
     /// the horizontal weights padded to whole runs.
     #[cfg(target_arch = "x86_64")]
     chunks: Vec<avx512::ChunkTaps>,
+    #[cfg(target_arch = "x86_64")]
+    plans: Vec<avx512::SlotPlan>,
     tx: Vec<f32>,
+    /// Per slot, the current output row's two source rows blended (floats).
+    vrows: Vec<f32>,
 }
 
 /// Output columns `x .. x + len` read source columns `j .. j + len` (relative
@@ -158,6 +219,7 @@ impl Scratch {
         self.sampled.zeroize();
         self.blended.zeroize();
         self.tx.zeroize();
+        self.vrows.zeroize();
         self.inside.zeroize();
         for taps in [&mut self.cols, &mut self.rows] {
             taps.fill(Tap::default());
@@ -167,7 +229,7 @@ impl Scratch {
         self.runs.clear();
         self.run_span.clear();
         #[cfg(target_arch = "x86_64")]
-        avx512::wipe(&mut self.chunks);
+        avx512::wipe(&mut self.chunks, &mut self.plans);
     }
 }
 
@@ -333,6 +395,7 @@ fn encrypt_portable(
     let (h, w) = (g.height, g.width);
     let weights = key.weights();
     let slots = key.slots();
+    let folded = Folded::new(weights, affine);
 
     s.cols.clear();
     s.rows.clear();
@@ -388,7 +451,7 @@ fn encrypt_portable(
         for y in 0..PREFETCH_ROWS.min(h) {
             ahead(c, y);
         }
-        let (scale, offset) = (affine.scale[c], affine.offset[c]);
+        let offset = folded.offset[c];
         for y in 0..h {
             if y + PREFETCH_ROWS < h {
                 ahead(c, y + PREFETCH_ROWS);
@@ -396,14 +459,14 @@ fn encrypt_portable(
             let base = c * h * w + y * w;
             let acc = &mut out[base..base + w];
             for (a, v) in acc.iter_mut().zip(&x[base..base + w]) {
-                *a = weights[0] * v;
+                *a = weights[0] * v + offset;
             }
             for (si, slot) in slots.iter().enumerate() {
                 let e = &pool.entries[slot.image as usize];
                 let ty = s.rows[si * h + y];
                 let r0 = source_row(pool, e, c, ty.i0);
                 let r1 = source_row(pool, e, c, ty.i1);
-                let wi = weights[si + 1];
+                let wi = folded.coef[c][si];
                 match (r0, r1) {
                     (Some(r0), Some(r1)) if s.inside[si] => {
                         let x0 = slot.x0 as usize;
@@ -429,7 +492,7 @@ fn encrypt_portable(
                                     .zip(&v[j + 1..j + n + 1])
                                     .zip(&ts[x..x + n])
                                 {
-                                    *a += wi * (lerp(*l, *rt, *t) * scale + offset);
+                                    *a += wi * lerp(*l, *rt, *t);
                                 }
                             }
                             continue;
@@ -453,7 +516,7 @@ fn encrypt_portable(
                             }));
                     }
                 }
-                let term = |p: &f32| wi * (p * scale + offset);
+                let term = |p: &f32| wi * p;
                 if slot.flip != 0 {
                     acc.iter_mut()
                         .zip(s.sampled.iter().rev())

@@ -1,19 +1,27 @@
-//! The CPU fast path for x86-64 with AVX-512 byte permutes (VBMI: Intel Ice
+//! The CPU fast path for x86-64 with AVX-512 permutes (VBMI: Intel Ice
 //! Lake and later, AMD Zen 4 and later). One pass per output row, sixteen
-//! outputs at a time, everything in registers: the frame term, each slot's
-//! bilinear sample, the mask, one store.
+//! outputs at a time, with the frame term, each slot's bilinear sample, the
+//! mask and one store per run of sixteen, in registers.
 //!
 //! Why permutes: a key's horizontal taps are the same for every row of its
-//! crop, so for each run of sixteen outputs the source columns they read lie
-//! in one window of at most 128 bytes (crop side up to 8.4x the model's).
-//! Two 64-byte loads per source row and a zero-masking byte permute put each
-//! tap's byte in the low byte of a 32-bit lane: sixteen zero-extended texels,
-//! ready to convert, with no gather and no intermediate row. Masked loads
-//! read only bytes inside the image, so a shifted model-sized image's black
-//! padding comes out as zeros, as in the reference.
+//! crop, so the source columns one run of sixteen outputs reads lie in a
+//! short window, and a permute with indices computed once per frame picks
+//! them; no gather, no per-element index arithmetic. Two ways, per slot:
 //!
-//! The arithmetic is the reference's, operation for operation (no fused
-//! multiply-add), so the output is bit-identical (tests/kat.rs).
+//! - Crops under about 1.9x the model's side (all crops of a 224x224 model
+//!   from the bundled photos): the two source rows are blended once per
+//!   output row over the columns the slot reads, as floats, and each run
+//!   picks its left and right values from 32 of them with two float permutes.
+//! - Wider crops (up to about 8.3x): blending every column would waste most
+//!   of the work, so each run picks its four texels straight from the bytes
+//!   of a 128-byte window of each source row with byte permutes that leave
+//!   each texel zero-extended in a 32-bit lane.
+//!
+//! Masked loads read only bytes inside the image, so a shifted model-sized
+//! image's black padding comes out as zeros, as in the reference. Crops
+//! wider than the windows go to the portable path. The arithmetic is the
+//! reference's, operation for operation (no fused multiply-add), so the
+//! output is bit-identical (tests/kat.rs holds every branch to it).
 
 use std::arch::x86_64::*;
 
@@ -35,6 +43,7 @@ const ZERO_BYTE: u8 = 127;
 pub(super) fn available() -> bool {
     is_x86_feature_detected!("avx512f")
         && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vl")
         && is_x86_feature_detected!("avx512vbmi")
 }
 
@@ -76,9 +85,11 @@ impl ChunkTaps {
     }
 }
 
-pub(super) fn wipe(chunks: &mut Vec<ChunkTaps>) {
+pub(super) fn wipe(chunks: &mut Vec<ChunkTaps>, plans: &mut Vec<SlotPlan>) {
     chunks.iter_mut().for_each(ChunkTaps::wipe);
     chunks.clear();
+    plans.fill(SlotPlan::default());
+    plans.clear();
 }
 
 /// Bits `lo..hi` of a u64 (empty when `hi <= lo`).
@@ -95,6 +106,22 @@ fn bit_range(lo: i32, hi: i32) -> u64 {
     ones << lo
 }
 
+/// Floats one run of sixteen outputs may span in a slot's blended row:
+/// two registers for a float permute.
+const FLOAT_WINDOW: i32 = 32;
+
+/// How one slot is sampled this frame.
+#[derive(Clone, Copy, Default)]
+pub(super) struct SlotPlan {
+    /// Crops under about 1.9x the model's side: each output row first blends
+    /// the two source rows over the columns the slot reads, as floats
+    /// (`lo..lo + len`), and each run picks its texels from that row with
+    /// two float permutes. Otherwise texels are picked from the bytes.
+    float: bool,
+    lo: i32,
+    len: usize,
+}
+
 /// Fills the per-frame taps. False when some run of sixteen outputs spans
 /// more source columns than one window holds (crops wider than about 8.3x
 /// the model's side); the caller then takes the portable path.
@@ -103,52 +130,87 @@ fn plan(key: &OneTimeKey, pool: &PreparedPool, s: &mut Scratch) -> bool {
     let (h, w) = (g.height, g.width);
     s.rows.clear();
     s.tx.clear();
-    wipe(&mut s.chunks);
+    wipe(&mut s.chunks, &mut s.plans);
     for slot in key.slots() {
         let e = &pool.entries[slot.image as usize];
         s.rows
             .extend((0..h).map(|o| tap(o, h, slot.step_y, slot.ch, slot.y0, false)));
-        for x0 in (0..w).step_by(LANES) {
-            let n = LANES.min(w - x0);
+        let taps_of = |x0: usize| {
             let mut taps = [Tap::default(); LANES];
+            let n = LANES.min(w - x0);
             for (l, t) in taps[..n].iter_mut().enumerate() {
                 *t = tap(x0 + l, w, slot.step_x, slot.cw, slot.x0, slot.flip != 0);
             }
+            let base = taps[..n].iter().map(|t| t.i0).min().unwrap_or(0);
+            let top = taps[..n].iter().map(|t| t.i1).max().unwrap_or(0);
+            (taps, n, base, top)
+        };
+        // Columns the slot reads: lo..hi.
+        let (mut lo, mut hi, mut span) = (i32::MAX, i32::MIN, 0);
+        for x0 in (0..w).step_by(LANES) {
+            let (_, _, base, top) = taps_of(x0);
+            lo = lo.min(base);
+            hi = hi.max(top + 1);
+            span = span.max(top - base);
+        }
+        if span >= WINDOW {
+            return false;
+        }
+        let float = span < FLOAT_WINDOW;
+        // A run's float table starts at its first column, or earlier near the
+        // row's end, so that tables stay inside lo..hi (blending columns
+        // past hi would read past the crop, often past the image).
+        let table = |base: i32| base.min(hi - FLOAT_WINDOW).max(lo);
+        s.plans.push(SlotPlan {
+            float,
+            lo,
+            len: ((hi - lo).max(FLOAT_WINDOW) as usize).next_multiple_of(LANES),
+        });
+        for x0 in (0..w).step_by(LANES) {
+            let (taps, n, base, top) = taps_of(x0);
             let taps = &taps[..n];
-            let base = taps.iter().map(|t| t.i0).min().unwrap_or(0);
-            let top = taps.iter().map(|t| t.i1).max().unwrap_or(0);
-            if top - base >= WINDOW {
-                return false;
-            }
-            let narrow = top - base < 63;
-            let mut c = ChunkTaps {
-                base,
-                narrow,
-                ..ChunkTaps::default()
-            };
-            // Table byte 64 starts the second register: the bottom row's
-            // window (narrow) or the second half of the window (wide).
-            let bottom = if narrow { 64 } else { 0 };
-            for (l, t) in taps.iter().enumerate() {
-                let (j0, j1) = ((t.i0 - base) as u8, (t.i1 - base) as u8);
-                c.idx[0][4 * l] = j0;
-                c.idx[1][4 * l] = j1;
-                c.idx[2][4 * l] = j0 + bottom;
-                c.idx[3][4 * l] = j1 + bottom;
-            }
-            // Window byte b is source column base + b: inside for 0 <= col < width.
-            let (lo, hi) = (-base, e.width as i32 - base);
-            let first = bit_range(lo, hi);
-            c.load = if narrow {
-                [first, first & !(1 << 63)]
+            let mut c = ChunkTaps::default();
+            if float {
+                // idx[0] / idx[1] as sixteen u32: the left / right texel's
+                // place in the table loaded from blended-row float `base`.
+                let start = table(base);
+                c.base = start - lo;
+                for (l, t) in taps.iter().enumerate() {
+                    let at = 4 * l..4 * l + 4;
+                    c.idx[0][at.clone()].copy_from_slice(&((t.i0 - start) as u32).to_le_bytes());
+                    c.idx[1][at].copy_from_slice(&((t.i1 - start) as u32).to_le_bytes());
+                }
             } else {
-                [first, bit_range(lo - 64, (hi - 64).min(63))]
-            };
+                let narrow = top - base < 63;
+                c.base = base;
+                c.narrow = narrow;
+                // Table byte 64 starts the second register: the bottom row's
+                // window (narrow) or the second half of the window (wide).
+                let bottom = if narrow { 64 } else { 0 };
+                for (l, t) in taps.iter().enumerate() {
+                    let (j0, j1) = ((t.i0 - base) as u8, (t.i1 - base) as u8);
+                    c.idx[0][4 * l] = j0;
+                    c.idx[1][4 * l] = j1;
+                    c.idx[2][4 * l] = j0 + bottom;
+                    c.idx[3][4 * l] = j1 + bottom;
+                }
+                // Window byte b is source column base + b: inside for 0 <= col < width.
+                let (lo, hi) = (-base, e.width as i32 - base);
+                let first = bit_range(lo, hi);
+                c.load = if narrow {
+                    [first, first & !(1 << 63)]
+                } else {
+                    [first, bit_range(lo - 64, (hi - 64).min(63))]
+                };
+            }
             s.chunks.push(c);
             s.tx.extend(taps.iter().map(|t| t.t));
             s.tx.extend(std::iter::repeat_n(0.0, LANES - n));
         }
     }
+    let stride = s.plans.iter().map(|p| p.len).max().unwrap_or(0);
+    s.vrows.clear();
+    s.vrows.resize(stride * s.plans.len(), 0.0);
     true
 }
 
@@ -176,18 +238,20 @@ pub(super) fn encrypt(
     // compiled for.
     // One copy per slot count, so the slot loop unrolls and each slot's
     // row pointers and weight stay in registers.
+    let mut v = std::mem::take(&mut s.vrows);
     unsafe {
         match key.slots().len() {
-            0 => run::<0>(x, key, pool, affine, out, s),
-            1 => run::<1>(x, key, pool, affine, out, s),
-            2 => run::<2>(x, key, pool, affine, out, s),
-            3 => run::<3>(x, key, pool, affine, out, s),
-            4 => run::<4>(x, key, pool, affine, out, s),
-            5 => run::<5>(x, key, pool, affine, out, s),
-            6 => run::<6>(x, key, pool, affine, out, s),
-            _ => run::<7>(x, key, pool, affine, out, s),
+            0 => run::<0>(x, key, pool, affine, out, s, &mut v),
+            1 => run::<1>(x, key, pool, affine, out, s, &mut v),
+            2 => run::<2>(x, key, pool, affine, out, s, &mut v),
+            3 => run::<3>(x, key, pool, affine, out, s, &mut v),
+            4 => run::<4>(x, key, pool, affine, out, s, &mut v),
+            5 => run::<5>(x, key, pool, affine, out, s, &mut v),
+            6 => run::<6>(x, key, pool, affine, out, s, &mut v),
+            _ => run::<7>(x, key, pool, affine, out, s, &mut v),
         }
     }
+    s.vrows = v;
     true
 }
 
@@ -207,7 +271,7 @@ struct Rows {
     ty: __m512,
 }
 
-#[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi")]
 unsafe fn run<const S: usize>(
     x: &[f32],
     key: &OneTimeKey,
@@ -215,6 +279,7 @@ unsafe fn run<const S: usize>(
     affine: &Affine,
     out: &mut [f32],
     s: &Scratch,
+    v: &mut [f32],
 ) {
     let g = pool.geometry;
     let (h, w) = (g.height, g.width);
@@ -225,17 +290,30 @@ unsafe fn run<const S: usize>(
     assert!(x.len() == g.len() && out.len() == g.len());
     assert!(s.chunks.len() == S * nq && s.tx.len() == S * nq * LANES);
     assert!(s.rows.len() == S * h && s.words.len() > g.len().div_ceil(32));
+    assert!(s.plans.len() == S && v.len().is_multiple_of(S.max(1)));
+    let stride = v.len() / S.max(1);
+    for (p, c) in s.plans.iter().zip(s.chunks.chunks(nq)) {
+        // Every float table (32 values from `base`) lies inside the slot's row.
+        assert!(p.len <= stride && c.iter().all(|c| !p.float || c.base as usize + 32 <= p.len));
+    }
     let w0 = _mm512_set1_ps(weights[0]);
-    let wi: [__m512; S] = std::array::from_fn(|i| _mm512_set1_ps(weights[i + 1]));
+    let folded = super::Folded::new(weights, affine);
     let sign = _mm512_set1_epi32(i32::MIN);
     let zero = _mm512_setzero_si512();
 
-    let ahead = |c: usize, y: usize| {
+    // Requests the source rows of output row y from memory. Source rows
+    // only move down the crop as y grows, and neighbouring output rows share
+    // them (crops near the model's size), so each is requested once.
+    let ahead = |c: usize, y: usize, fetched: &mut [i32; S]| {
         for (si, slot) in slots.iter().enumerate() {
             let e = &pool.entries[slot.image as usize];
             let ty = s.rows[si * h + y];
-            prefetch_row(pool, e, slot, c, ty.i0);
-            prefetch_row(pool, e, slot, c, ty.i1);
+            for r in [ty.i0, ty.i1] {
+                if r > fetched[si] {
+                    prefetch_row(pool, e, slot, c, r);
+                    fetched[si] = r;
+                }
+            }
         }
     };
     // Start of source row `y` of slot `si`'s image, channel `c`; None outside.
@@ -258,24 +336,72 @@ unsafe fn run<const S: usize>(
         }
     };
 
-    for c in 0..g.channels {
-        for y in 0..PREFETCH_ROWS.min(h) {
-            ahead(c, y);
+    let rows_at = |c: usize, y: usize| -> [Rows; S] {
+        std::array::from_fn(|si| {
+            let ty = s.rows[si * h + y];
+            Rows {
+                r0: row(si, c, ty.i0),
+                r1: row(si, c, ty.i1),
+                ty: _mm512_set1_ps(ty.t),
+            }
+        })
+    };
+    // Float slots: blend each slot's two source rows over the columns it reads.
+    let fill = |rows: &[Rows; S], v: &mut [f32]| {
+        for (si, (r, p)) in rows.iter().zip(&s.plans).enumerate() {
+            if !p.float {
+                continue;
+            }
+            let e = &pool.entries[slots[si].image as usize];
+            let dst = &mut v[si * stride..si * stride + p.len];
+            for (b, block) in dst.chunks_exact_mut(LANES).enumerate() {
+                let col = p.lo + (b * LANES) as i32;
+                if let (Some(r0), Some(r1), true) =
+                    (r.r0, r.r1, col >= 0 && col + LANES as i32 <= e.width as i32)
+                {
+                    // The usual case: the block lies inside both rows, so
+                    // plain loads (no mask to build).
+                    // SAFETY: columns col..col + LANES are inside both rows
+                    // (checked above); `block` holds LANES floats.
+                    unsafe {
+                        let f = |p: *const u8| {
+                            let bytes = _mm_loadu_si128(p.add(col as usize) as *const __m128i);
+                            _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes))
+                        };
+                        _mm512_storeu_ps(block.as_mut_ptr(), lerp(f(r0), f(r1), r.ty));
+                    }
+                    continue;
+                }
+                // Columns inside the image; black (zero) outside it.
+                let m = bit_range(-col, e.width as i32 - col) as __mmask16;
+                let bytes = |p: Option<*const u8>| match p {
+                    // SAFETY: only the bytes inside the row are read (the
+                    // masked-off ones are not accessed).
+                    Some(p) => unsafe {
+                        _mm_maskz_loadu_epi8(m, p.wrapping_offset(col as isize) as *const i8)
+                    },
+                    None => _mm_setzero_si128(),
+                };
+                let f = |p| _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes(p)));
+                // SAFETY: `block` holds LANES floats.
+                unsafe { _mm512_storeu_ps(block.as_mut_ptr(), lerp(f(r.r0), f(r.r1), r.ty)) };
+            }
         }
-        let scale = _mm512_set1_ps(affine.scale[c]);
-        let offset = _mm512_set1_ps(affine.offset[c]);
+    };
+    for c in 0..g.channels {
+        let mut fetched = [i32::MIN; S];
+        for y in 0..PREFETCH_ROWS.min(h) {
+            ahead(c, y, &mut fetched);
+        }
+        let offset = _mm512_set1_ps(folded.offset[c]);
+        let coef: [__m512; S] = std::array::from_fn(|i| _mm512_set1_ps(folded.coef[c][i]));
         for y in 0..h {
             if y + PREFETCH_ROWS < h {
-                ahead(c, y + PREFETCH_ROWS);
+                ahead(c, y + PREFETCH_ROWS, &mut fetched);
             }
-            let rows: [Rows; S] = std::array::from_fn(|si| {
-                let ty = s.rows[si * h + y];
-                Rows {
-                    r0: row(si, c, ty.i0),
-                    r1: row(si, c, ty.i1),
-                    ty: _mm512_set1_ps(ty.t),
-                }
-            });
+            let rows = rows_at(c, y);
+            fill(&rows, v);
+            let v = &*v;
             let line = c * h * w + y * w;
             // Output lanes of run q, its first element, and the frame term.
             let start = |q: usize| {
@@ -285,7 +411,7 @@ unsafe fn run<const S: usize>(
                 let at = line + x0;
                 // SAFETY: lanes cover at..at + n, inside `x` (asserted length).
                 let xv = unsafe { _mm512_maskz_loadu_ps(lanes, x.as_ptr().add(at)) };
-                (at, lanes, _mm512_mul_ps(w0, xv))
+                (at, lanes, _mm512_add_ps(_mm512_mul_ps(w0, xv), offset))
             };
             // Slot si's weighted public value for run q.
             let term = |si: usize, r: &Rows, q: usize| {
@@ -295,10 +421,27 @@ unsafe fn run<const S: usize>(
                     |n: usize| unsafe { _mm512_load_si512(ct.idx[n].as_ptr() as *const __m512i) };
                 let texel = |a, n, b| _mm512_cvtepi32_ps(_mm512_permutex2var_epi8(a, idx(n), b));
                 let base = ct.base as isize;
+                // SAFETY: `tx` holds LANES values per run (asserted length).
+                let t = unsafe { _mm512_loadu_ps(s.tx.as_ptr().add((si * nq + q) * LANES)) };
+                if s.plans[si].float {
+                    // SAFETY: the table lies inside the slot's row (asserted).
+                    let (t0, t1) = unsafe {
+                        let p = v.as_ptr().add(si * stride + ct.base as usize);
+                        (_mm512_loadu_ps(p), _mm512_loadu_ps(p.add(LANES)))
+                    };
+                    let left = _mm512_permutex2var_ps(t0, idx(0), t1);
+                    let right = _mm512_permutex2var_ps(t0, idx(1), t1);
+                    return _mm512_mul_ps(coef[si], lerp(left, right, t));
+                }
                 let [p00, p01, p10, p11] = if ct.narrow {
                     let a = load(r.r0, base, ct.load[0]);
                     let b = load(r.r1, base, ct.load[1]);
-                    [0, 1, 2, 3].map(|n| texel(a, n, b))
+                    [
+                        texel(a, 0, b),
+                        texel(a, 1, b),
+                        texel(a, 2, b),
+                        texel(a, 3, b),
+                    ]
                 } else {
                     let (a0, b0) = (
                         load(r.r0, base, ct.load[0]),
@@ -317,18 +460,15 @@ unsafe fn run<const S: usize>(
                 };
                 let left = lerp(p00, p10, r.ty);
                 let right = lerp(p01, p11, r.ty);
-                // SAFETY: `tx` holds LANES values per run (asserted length).
-                let t = unsafe { _mm512_loadu_ps(s.tx.as_ptr().add((si * nq + q) * LANES)) };
-                let z = _mm512_add_ps(_mm512_mul_ps(lerp(left, right, t), scale), offset);
-                _mm512_mul_ps(wi[si], z)
+                _mm512_mul_ps(coef[si], lerp(left, right, t))
             };
             // Applies the mask and stores run q.
             let finish = |out: &mut [f32], at: usize, lanes: __mmask16, acc: __m512| {
                 // Element m's sign bit is bit m % 32 of word m / 32.
                 let word = at / 32;
                 let bits = (s.words[word] as u64 | (s.words[word + 1] as u64) << 32) >> (at % 32);
-                let flip = _mm512_mask_mov_epi32(zero, bits as u16, sign);
-                let v = _mm512_xor_si512(_mm512_castps_si512(acc), flip);
+                let acc = _mm512_castps_si512(acc);
+                let v = _mm512_mask_xor_epi32(acc, bits as u16, acc, sign);
                 // SAFETY: lanes cover at..at + n, inside `out` (asserted length).
                 unsafe {
                     _mm512_mask_storeu_ps(out.as_mut_ptr().add(at), lanes, _mm512_castsi512_ps(v))
