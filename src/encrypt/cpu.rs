@@ -434,10 +434,7 @@ fn encrypt_portable(
         }
         s.run_span.push(first..s.runs.len());
     }
-    s.words.clear();
-    let mut stream = key.mask_stream();
-    s.words
-        .extend((0..g.len().div_ceil(32)).map(|_| stream.next_u32()));
+    mask_words(key, g.len().div_ceil(32), &mut s.words);
 
     let ahead = |c: usize, y: usize| {
         for (si, slot) in slots.iter().enumerate() {
@@ -530,6 +527,18 @@ fn encrypt_portable(
         }
     }
     apply_mask(out, &s.words);
+}
+
+/// Fills `words` with the key's first `n` mask words, the stream's u32 words
+/// in order, in one bulk keystream call (a call per word costs more than
+/// the keystream itself).
+fn mask_words(key: &OneTimeKey, n: usize, words: &mut Vec<u32>) {
+    words.clear();
+    words.resize(n, 0);
+    key.mask_stream()
+        .fill_bytes(bytemuck::cast_slice_mut(words.as_mut_slice()));
+    // `fill_bytes` writes each word little-endian.
+    words.iter_mut().for_each(|w| *w = u32::from_le(*w));
 }
 
 /// Which fast-path kernel runs.

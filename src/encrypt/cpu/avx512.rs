@@ -25,7 +25,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{PREFETCH_ROWS, Scratch, Tap, prefetch_row, tap};
+use super::{PREFETCH_ROWS, Scratch, prefetch_row, tap};
 use crate::key::OneTimeKey;
 use crate::pool::PreparedPool;
 use crate::spec::Affine;
@@ -129,26 +129,27 @@ fn plan(key: &OneTimeKey, pool: &PreparedPool, s: &mut Scratch) -> bool {
     let g = pool.geometry;
     let (h, w) = (g.height, g.width);
     s.rows.clear();
+    s.cols.clear();
     s.tx.clear();
     wipe(&mut s.chunks, &mut s.plans);
     for slot in key.slots() {
         let e = &pool.entries[slot.image as usize];
         s.rows
             .extend((0..h).map(|o| tap(o, h, slot.step_y, slot.ch, slot.y0, false)));
+        let c0 = s.cols.len();
+        s.cols
+            .extend((0..w).map(|o| tap(o, w, slot.step_x, slot.cw, slot.x0, slot.flip != 0)));
+        let cols = &s.cols[c0..];
         let taps_of = |x0: usize| {
-            let mut taps = [Tap::default(); LANES];
-            let n = LANES.min(w - x0);
-            for (l, t) in taps[..n].iter_mut().enumerate() {
-                *t = tap(x0 + l, w, slot.step_x, slot.cw, slot.x0, slot.flip != 0);
-            }
-            let base = taps[..n].iter().map(|t| t.i0).min().unwrap_or(0);
-            let top = taps[..n].iter().map(|t| t.i1).max().unwrap_or(0);
-            (taps, n, base, top)
+            let taps = &cols[x0..(x0 + LANES).min(w)];
+            let base = taps.iter().map(|t| t.i0).min().unwrap_or(0);
+            let top = taps.iter().map(|t| t.i1).max().unwrap_or(0);
+            (taps, base, top)
         };
         // Columns the slot reads: lo..hi.
         let (mut lo, mut hi, mut span) = (i32::MAX, i32::MIN, 0);
         for x0 in (0..w).step_by(LANES) {
-            let (_, _, base, top) = taps_of(x0);
+            let (_, base, top) = taps_of(x0);
             lo = lo.min(base);
             hi = hi.max(top + 1);
             span = span.max(top - base);
@@ -167,8 +168,8 @@ fn plan(key: &OneTimeKey, pool: &PreparedPool, s: &mut Scratch) -> bool {
             len: ((hi - lo).max(FLOAT_WINDOW) as usize).next_multiple_of(LANES),
         });
         for x0 in (0..w).step_by(LANES) {
-            let (taps, n, base, top) = taps_of(x0);
-            let taps = &taps[..n];
+            let (taps, base, top) = taps_of(x0);
+            let n = taps.len();
             let mut c = ChunkTaps::default();
             if float {
                 // idx[0] / idx[1] as sixteen u32: the left / right texel's
@@ -228,11 +229,8 @@ pub(super) fn encrypt(
         return false;
     }
     let g = pool.geometry;
-    let mut stream = key.mask_stream();
-    s.words.clear();
     // One spare word: each run reads the 64 mask bits from its first element on.
-    s.words
-        .extend((0..g.len().div_ceil(32) + 1).map(|_| rand_core::Rng::next_u32(&mut stream)));
+    super::mask_words(key, g.len().div_ceil(32) + 1, &mut s.words);
     // SAFETY (each arm): `available()` was checked by the caller (the
     // only one, `encrypt_fast`), so the CPU has the features `run` is
     // compiled for.
