@@ -4,6 +4,7 @@
 //! against sending the plain tensor; and the queue bound under overload.
 //!
 //!     cargo bench --bench serve        # full run, prints the tables
+//!     cargo bench --bench serve -- e2e # only the end-to-end comparison
 //!
 //! Under `cargo test --all-targets` it runs a few requests as a smoke test.
 
@@ -228,6 +229,7 @@ fn row(name: &str, c: usize, o: &Outcome) -> String {
 
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
+    let only_e2e = std::env::args().any(|a| a == "e2e");
     let rt = tokio::runtime::Runtime::new().unwrap();
     let spec = edgehide::infer::Model::load(&model_path(), None)
         .unwrap()
@@ -248,16 +250,24 @@ fn main() {
         .collect();
     let encrypted = Arc::new(bodies(&encrypted));
     let requests = |c: usize| if full { (c * 40).clamp(600, 4000) } else { 20 };
-    let levels: &[usize] = if full { &[1, 8, 64] } else { &[1, 8] };
+    let levels: &[usize] = match (only_e2e, full) {
+        (true, _) => &[],
+        (false, true) => &[1, 8, 64],
+        (false, false) => &[1, 8],
+    };
 
     println!("| server | concurrency | requests/s | p50 ms | p99 ms | ok | 503 | failed |");
     println!("|---|---|---|---|---|---|---|---|");
     let mut rps64 = Vec::new();
-    for (label, max_batch, delay) in [
-        ("edgehide, batching on (up to 64, no added delay)", 64, "0"),
-        ("edgehide, batching on (up to 64, 2 ms delay)", 64, "2"),
-        ("edgehide, batching off", 1, "0"),
-    ] {
+    for &(label, max_batch, delay) in if only_e2e {
+        &[][..]
+    } else {
+        &[
+            ("edgehide, batching on (up to 64, no added delay)", 64, "0"),
+            ("edgehide, batching on (up to 64, 2 ms delay)", 64, "2"),
+            ("edgehide, batching off", 1, "0"),
+        ][..]
+    } {
         let port = free_port();
         let _server = edgehide_server(port, max_batch, 4096, delay);
         let url = format!("http://127.0.0.1:{port}");
@@ -272,7 +282,7 @@ fn main() {
             }
         }
     }
-    if full {
+    if full && !only_e2e {
         let port = free_port();
         if let Some(_peer) = python_peer(port) {
             let url = format!("http://127.0.0.1:{port}");
@@ -308,6 +318,7 @@ fn main() {
         let n = if full { 3000 } else { 10 };
         let (mut enc_ms, mut plain_ms) = (Vec::with_capacity(n), Vec::with_capacity(n));
         let mut local_ms = Vec::with_capacity(n);
+        let mut one = vec![0f32; frames[0].data().len()];
         for (i, f) in frames.iter().cycle().take(n).enumerate() {
             // Alternate which path goes first, too.
             for encrypted in [i % 2 == 0, i % 2 == 1] {
@@ -320,8 +331,10 @@ fn main() {
                     plain_ms.push(t.elapsed().as_secs_f64() * 1e3);
                 }
             }
+            // The client's own path: fresh key, encryption into the request buffer.
             let t = Instant::now();
-            std::hint::black_box(enc.encrypt_fresh(f).unwrap());
+            enc.encrypt_fresh_into(std::slice::from_ref(f), &mut one).unwrap();
+            std::hint::black_box(&one);
             local_ms.push(t.elapsed().as_secs_f64() * 1e3);
         }
         let median = |v: &mut Vec<f64>| {
@@ -336,6 +349,9 @@ fn main() {
         );
     });
 
+    if only_e2e {
+        return;
+    }
     // Past the queue bound: 503s, never errors or lost requests.
     let port = free_port();
     let _server = edgehide_server(port, 8, 4, "0");

@@ -222,8 +222,11 @@ impl AsyncClient {
     /// Encrypts each frame with its own fresh key (on the GPU when the
     /// encryptor has one) and classifies them in one request.
     pub async fn classify_batch(&self, frames: &[PlainTensor]) -> Result<Vec<Classification>> {
-        let encs = self.encryptor.encrypt_batch_fresh(frames)?;
-        self.classify_encrypted(&encs).await
+        // Encrypted straight into the request's tensor buffer. The encryptor's
+        // geometry was matched to the server's at connect time.
+        let mut data = vec![0f32; frames.len() * self.remote.geometry().len()];
+        self.encryptor.encrypt_fresh_into(frames, &mut data)?;
+        self.classify_tensors(&data, frames.len()).await
     }
 
     /// Classifies encryptions made earlier by this client's encryptor.
@@ -238,7 +241,11 @@ impl AsyncClient {
             }
             data.extend_from_slice(e.data());
         }
-        let logits = self.infer_tensors(&data, encs.len()).await?;
+        self.classify_tensors(&data, encs.len()).await
+    }
+
+    async fn classify_tensors(&self, data: &[f32], n: usize) -> Result<Vec<Classification>> {
+        let logits = self.infer_tensors(data, n).await?;
         let classes = self.remote.labels().len().max(1);
         Ok(logits
             .chunks_exact(classes)

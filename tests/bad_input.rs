@@ -64,9 +64,19 @@ fn tensors_with_wrong_shape_or_nan() {
             .is_err()
     );
     assert!(
-        enc.encrypt_batch(&[x.clone(), x], vec![enc.new_key().unwrap()])
+        enc.encrypt_batch(&[x.clone(), x.clone()], vec![enc.new_key().unwrap()])
             .is_err()
     );
+    // The request path's form: one buffer for all frames, checked first.
+    let mut two = vec![0.0; 2 * 784];
+    assert!(enc.encrypt_fresh_into(&[x.clone()], &mut two).is_err());
+    assert!(matches!(
+        enc.encrypt_fresh_into(&[x.clone(), other], &mut two),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    enc.encrypt_fresh_into(&[x.clone(), x], &mut two).unwrap();
+    // Fresh keys: the same frame encrypts differently.
+    assert_ne!(two[..784], two[784..]);
 }
 
 #[test]

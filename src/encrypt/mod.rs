@@ -122,6 +122,8 @@ pub struct Encryptor {
     binding: Binding,
     affine: Affine,
     pool_log2: f64,
+    /// The corpus fingerprint as each `Encryption` reports it, formatted once.
+    pool_hex: String,
     gpu: Option<gpu::GpuEncryptor>,
     fallback: Option<String>,
     max_gpu_chunk: usize,
@@ -170,6 +172,7 @@ impl Encryptor {
             },
             affine: spec.pool_affine(),
             pool_log2: pool.effective_log2(spec.geometry(), spec.params()),
+            pool_hex: pool.fingerprint_hex(),
             spec,
             pool: prepared,
             gpu,
@@ -234,7 +237,7 @@ impl Encryptor {
             meta: EncryptionMeta {
                 scheme: "instahide".into(),
                 k: self.binding.k,
-                pool_fingerprint: crate::pool::fingerprint_hex(&self.binding.pool),
+                pool_fingerprint: self.pool_hex.clone(),
             },
         }
     }
@@ -337,6 +340,71 @@ impl Encryptor {
         Ok(self
             .cpu_batch(std::slice::from_ref(x), std::slice::from_ref(&key))
             .remove(0))
+    }
+
+    /// Encrypts each frame with its own fresh key into `out`, laid end to end
+    /// (the layout of a batched inference request), on the selected backend.
+    /// No `Encryption` per frame: the request path's copy-free form of
+    /// `encrypt_batch_fresh`.
+    pub fn encrypt_fresh_into(&self, xs: &[PlainTensor], out: &mut [f32]) -> Result<()> {
+        let len = self.binding.geometry.len();
+        if out.len() != xs.len() * len {
+            return Err(Error::params(
+                "out",
+                format!("needs {} values, got {}", xs.len() * len, out.len()),
+            ));
+        }
+        let keys = xs
+            .iter()
+            .map(|_| self.new_key())
+            .collect::<Result<Vec<_>>>()?;
+        for (x, key) in xs.iter().zip(&keys) {
+            self.check(x, key)?;
+        }
+        match &self.gpu {
+            None if xs.len() == 1 => cpu::with_scratch(|s| {
+                let key = &keys[0];
+                cpu::encrypt_fast(
+                    xs[0].data(),
+                    key,
+                    &self.pool,
+                    &self.affine,
+                    out,
+                    s,
+                    cpu::Kernel::Auto,
+                )
+            }),
+            None => {
+                use rayon::prelude::*;
+                out.par_chunks_exact_mut(len)
+                    .zip(xs)
+                    .zip(&keys)
+                    .for_each_init(cpu::Scratch::default, |s, ((o, x), key)| {
+                        cpu::encrypt_fast(
+                            x.data(),
+                            key,
+                            &self.pool,
+                            &self.affine,
+                            o,
+                            s,
+                            cpu::Kernel::Auto,
+                        )
+                    });
+            }
+            Some(gpu) => {
+                let frames: Vec<&[f32]> = xs.iter().map(|x| x.data()).collect();
+                let flat = gpu.encrypt(
+                    &frames,
+                    &keys,
+                    &self.pool,
+                    &self.affine,
+                    self.binding.k,
+                    self.max_gpu_chunk,
+                )?;
+                out.copy_from_slice(&flat);
+            }
+        }
+        Ok(())
     }
 
     /// Encrypts into a caller's buffer on the CPU fast path, for callers that
