@@ -69,7 +69,10 @@ fn tensors_with_wrong_shape_or_nan() {
     );
     // The request path's form: one buffer for all frames, checked first.
     let mut two = vec![0.0; 2 * 784];
-    assert!(enc.encrypt_fresh_into(&[x.clone()], &mut two).is_err());
+    assert!(
+        enc.encrypt_fresh_into(std::slice::from_ref(&x), &mut two)
+            .is_err()
+    );
     assert!(matches!(
         enc.encrypt_fresh_into(&[x.clone(), other], &mut two),
         Err(Error::ShapeMismatch { .. })
