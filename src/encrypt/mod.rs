@@ -256,11 +256,41 @@ impl Encryptor {
 
     /// Encrypts frames with fresh keys on the selected backend.
     pub fn encrypt_batch_fresh(&self, xs: &[PlainTensor]) -> Result<Vec<Encryption>> {
-        let keys = xs
-            .iter()
-            .map(|_| self.new_key())
-            .collect::<Result<Vec<_>>>()?;
-        self.encrypt_batch(xs, keys)
+        self.encrypt_batch(xs, self.fresh_keys(xs.len())?)
+    }
+
+    fn fresh_keys(&self, n: usize) -> Result<Vec<OneTimeKey>> {
+        (0..n).map(|_| self.new_key()).collect()
+    }
+
+    /// One frame on the CPU fast path.
+    fn encrypt_frame(
+        &self,
+        x: &PlainTensor,
+        key: &OneTimeKey,
+        out: &mut [f32],
+        s: &mut cpu::Scratch,
+        kernel: cpu::Kernel,
+    ) {
+        cpu::encrypt_fast(x.data(), key, &self.pool, &self.affine, out, s, kernel);
+    }
+
+    /// Frames on the GPU, laid end to end.
+    fn gpu_flat(
+        &self,
+        gpu: &gpu::GpuEncryptor,
+        xs: &[PlainTensor],
+        keys: &[OneTimeKey],
+    ) -> Result<Vec<f32>> {
+        let frames: Vec<&[f32]> = xs.iter().map(|x| x.data()).collect();
+        gpu.encrypt(
+            &frames,
+            keys,
+            &self.pool,
+            &self.affine,
+            self.binding.k,
+            self.max_gpu_chunk,
+        )
     }
 
     /// Encrypts frames, one key each, on the selected backend (one GPU
@@ -282,15 +312,7 @@ impl Encryptor {
         match &self.gpu {
             None => Ok(self.cpu_batch(xs, &keys)),
             Some(gpu) => {
-                let frames: Vec<&[f32]> = xs.iter().map(|x| x.data()).collect();
-                let flat = gpu.encrypt(
-                    &frames,
-                    &keys,
-                    &self.pool,
-                    &self.affine,
-                    self.binding.k,
-                    self.max_gpu_chunk,
-                )?;
+                let flat = self.gpu_flat(gpu, xs, &keys)?;
                 let len = self.binding.geometry.len();
                 Ok(flat
                     .chunks_exact(len)
@@ -314,15 +336,7 @@ impl Encryptor {
         use rayon::prelude::*;
         let one = |scratch: &mut cpu::Scratch, (x, key): (&PlainTensor, &OneTimeKey)| {
             let mut out = vec![0f32; x.data().len()];
-            cpu::encrypt_fast(
-                x.data(),
-                key,
-                &self.pool,
-                &self.affine,
-                &mut out,
-                scratch,
-                kernel,
-            );
+            self.encrypt_frame(x, key, &mut out, scratch, kernel);
             self.wrap(out)
         };
         if xs.len() == 1 {
@@ -354,25 +368,13 @@ impl Encryptor {
                 format!("needs {} values, got {}", xs.len() * len, out.len()),
             ));
         }
-        let keys = xs
-            .iter()
-            .map(|_| self.new_key())
-            .collect::<Result<Vec<_>>>()?;
+        let keys = self.fresh_keys(xs.len())?;
         for (x, key) in xs.iter().zip(&keys) {
             self.check(x, key)?;
         }
         match &self.gpu {
             None if xs.len() == 1 => cpu::with_scratch(|s| {
-                let key = &keys[0];
-                cpu::encrypt_fast(
-                    xs[0].data(),
-                    key,
-                    &self.pool,
-                    &self.affine,
-                    out,
-                    s,
-                    cpu::Kernel::Auto,
-                )
+                self.encrypt_frame(&xs[0], &keys[0], out, s, cpu::Kernel::Auto)
             }),
             None => {
                 use rayon::prelude::*;
@@ -380,29 +382,10 @@ impl Encryptor {
                     .zip(xs)
                     .zip(&keys)
                     .for_each_init(cpu::Scratch::default, |s, ((o, x), key)| {
-                        cpu::encrypt_fast(
-                            x.data(),
-                            key,
-                            &self.pool,
-                            &self.affine,
-                            o,
-                            s,
-                            cpu::Kernel::Auto,
-                        )
+                        self.encrypt_frame(x, key, o, s, cpu::Kernel::Auto)
                     });
             }
-            Some(gpu) => {
-                let frames: Vec<&[f32]> = xs.iter().map(|x| x.data()).collect();
-                let flat = gpu.encrypt(
-                    &frames,
-                    &keys,
-                    &self.pool,
-                    &self.affine,
-                    self.binding.k,
-                    self.max_gpu_chunk,
-                )?;
-                out.copy_from_slice(&flat);
-            }
+            Some(gpu) => out.copy_from_slice(&self.gpu_flat(gpu, xs, &keys)?),
         }
         Ok(())
     }
@@ -422,17 +405,7 @@ impl Encryptor {
                 format!("needs {} values, got {}", x.data().len(), out.len()),
             ));
         }
-        cpu::with_scratch(|s| {
-            cpu::encrypt_fast(
-                x.data(),
-                &key,
-                &self.pool,
-                &self.affine,
-                out,
-                s,
-                cpu::Kernel::Auto,
-            )
-        });
+        cpu::with_scratch(|s| self.encrypt_frame(x, &key, out, s, cpu::Kernel::Auto));
         Ok(())
     }
 

@@ -79,14 +79,8 @@ impl Default for ChunkTaps {
     }
 }
 
-impl ChunkTaps {
-    fn wipe(&mut self) {
-        *self = ChunkTaps::default();
-    }
-}
-
 pub(super) fn wipe(chunks: &mut Vec<ChunkTaps>, plans: &mut Vec<SlotPlan>) {
-    chunks.iter_mut().for_each(ChunkTaps::wipe);
+    chunks.fill(ChunkTaps::default());
     chunks.clear();
     plans.fill(SlotPlan::default());
     plans.clear();
