@@ -5,6 +5,7 @@
 //!
 //!     cargo bench --bench serve        # full run, prints the tables
 //!     cargo bench --bench serve -- e2e # only the end-to-end comparison
+//!     cargo bench --bench serve -- e2e paced # the same, 1 ms idle per request
 //!
 //! Under `cargo test --all-targets` it runs a few requests as a smoke test.
 
@@ -17,6 +18,7 @@ use edgehide::client::{AsyncClient, ClientConfig};
 use edgehide::dataset::{self, Split};
 use edgehide::oip::{self, DataType};
 use edgehide::{BackendChoice, Encryptor, Preprocessor, PublicPool};
+use rand::seq::SliceRandom;
 
 const NAME: &str = "fashion-mnist-k4";
 
@@ -305,48 +307,94 @@ fn main() {
     }
 
     // Encrypt + send + infer, against sending the plain tensor, one frame
-    // per request, one client, the same server; interleaved rounds so that
-    // drift on this shared machine hits both alike.
+    // per request, one client, the same server, back to back (or, with
+    // `paced`, after 1 ms idle each, like a camera's frames). Controls tell
+    // where the difference comes from: the plain tensor after the client
+    // spins for 10 us (what any 10 us of client work costs the round trip),
+    // after an encryption timed on its own (its cost in situ, and the
+    // request after it), and after 3 us of 512-bit float arithmetic (the
+    // clock slowdown such instructions leave behind on Intel cores).
+    let paced = std::env::args().any(|a| a == "paced");
     let port = free_port();
     let _server = edgehide_server(port, 64, 4096, "0");
     let url = format!("http://127.0.0.1:{port}");
     rt.block_on(async {
         wait_ready(&url).await;
         let client = AsyncClient::connect(&url, NAME, enc.clone(), ClientConfig::default()).await.unwrap();
-        // Alternate the two paths request by request and compare medians,
-        // so that drift and outliers on this shared machine hit both alike.
+        let paths = [
+            "encrypted (fresh key + encrypt + request)",
+            "plain tensor",
+            "plain tensor after a 10 us spin",
+            "plain tensor after an encryption",
+            "plain tensor after 3 us of 512-bit float work",
+        ];
+        let wide = wide_floats::available();
         let n = if full { 3000 } else { 10 };
-        let (mut enc_ms, mut plain_ms) = (Vec::with_capacity(n), Vec::with_capacity(n));
-        let mut local_ms = Vec::with_capacity(n);
+        // Per path: whole time; and for the split ones, the work before
+        // the request and the request after it.
+        let mut ms: [[Vec<f64>; 3]; 5] = Default::default();
         let mut one = vec![0f32; frames[0].data().len()];
-        for (i, f) in frames.iter().cycle().take(n).enumerate() {
-            // Alternate which path goes first, too.
-            for encrypted in [i % 2 == 0, i % 2 == 1] {
-                let t = Instant::now();
-                if encrypted {
-                    client.classify(f).await.unwrap();
-                    enc_ms.push(t.elapsed().as_secs_f64() * 1e3);
-                } else {
-                    client.infer_tensors(f.data(), 1).await.unwrap();
-                    plain_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        // Each round runs the paths in a fresh random order (a fixed one
+        // would favour whichever follows the client's idle wait).
+        let mut order: Vec<usize> = (0..if wide { 5 } else { 4 }).collect();
+        let mut rng = <rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(1);
+        for f in frames.iter().cycle().take(n) {
+            order.shuffle(&mut rng);
+            for &path in &order {
+                if paced {
+                    tokio::time::sleep(Duration::from_millis(1)).await;
                 }
+                let t = Instant::now();
+                match path {
+                    0 => drop(client.classify(f).await.unwrap()),
+                    1 => drop(client.infer_tensors(f.data(), 1).await.unwrap()),
+                    2 => {
+                        while t.elapsed() < Duration::from_micros(10) {
+                            std::hint::spin_loop();
+                        }
+                        client.infer_tensors(f.data(), 1).await.unwrap();
+                    }
+                    _ => {
+                        if path == 3 {
+                            enc.encrypt_fresh_into(std::slice::from_ref(f), &mut one).unwrap();
+                            std::hint::black_box(&one);
+                        } else {
+                            wide_floats::burst(Duration::from_micros(3));
+                        }
+                        let t1 = Instant::now();
+                        client.infer_tensors(f.data(), 1).await.unwrap();
+                        ms[path][1].push((t1 - t).as_secs_f64() * 1e3);
+                        ms[path][2].push(t1.elapsed().as_secs_f64() * 1e3);
+                    }
+                }
+                ms[path][0].push(t.elapsed().as_secs_f64() * 1e3);
             }
-            // The client's own path: fresh key, encryption into the request buffer.
-            let t = Instant::now();
-            enc.encrypt_fresh_into(std::slice::from_ref(f), &mut one).unwrap();
-            std::hint::black_box(&one);
-            local_ms.push(t.elapsed().as_secs_f64() * 1e3);
         }
-        let median = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let (e, p, l) = (median(&mut enc_ms), median(&mut plain_ms), median(&mut local_ms));
+        let m: Vec<[f64; 3]> = ms
+            .iter_mut()
+            .map(|p| {
+                p.each_mut().map(|v| {
+                    v.sort_by(f64::total_cmp);
+                    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+                })
+            })
+            .collect();
+        let plain = m[1][0];
         println!(
-            "\nend to end, one frame per request, concurrency 1, median of {n}: encrypted (fresh key + encrypt + request) {e:.3} ms, plain tensor {p:.3} ms, ratio {:.3}; the key and encryption alone: {:.1} us",
-            e / p,
-            l * 1e3
+            "\nend to end, one frame per request, concurrency 1, {}, medians of {n} rounds (paths in random order):",
+            if paced { "1 ms idle before each request" } else { "back to back" }
         );
+        for (path, name) in paths.iter().enumerate().take(order.len()) {
+            println!("  {name:48} {:.3} ms  ({:+5.1} us against plain)", m[path][0], (m[path][0] - plain) * 1e3);
+            if path >= 3 {
+                println!(
+                    "    the work alone {:.1} us; the request after it {:+.1} us against plain",
+                    m[path][1] * 1e3,
+                    (m[path][2] - plain) * 1e3
+                );
+            }
+        }
+        println!("encrypted / plain: {:.3}", m[0][0] / plain);
     });
 
     if only_e2e {
@@ -369,4 +417,45 @@ fn main() {
     );
     assert_eq!(o.failed, 0);
     assert_eq!(o.ok + o.busy, total);
+}
+
+/// 512-bit float arithmetic for the end-to-end controls (x86-64 with
+/// AVX-512 only).
+mod wide_floats {
+    use std::time::{Duration, Instant};
+
+    pub fn available() -> bool {
+        #[cfg(target_arch = "x86_64")]
+        return is_x86_feature_detected!("avx512f");
+        #[cfg(not(target_arch = "x86_64"))]
+        false
+    }
+
+    /// Multiplies and adds in 512-bit registers for `d`.
+    pub fn burst(d: Duration) {
+        #[cfg(target_arch = "x86_64")]
+        if available() {
+            // SAFETY: the CPU has AVX-512F (checked above).
+            unsafe { run(d) }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = d;
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    fn run(d: Duration) {
+        use std::arch::x86_64::*;
+        let start = Instant::now();
+        let mut acc = [_mm512_set1_ps(1.0); 8];
+        let (m, c) = (_mm512_set1_ps(0.999_999), _mm512_set1_ps(1e-7));
+        while start.elapsed() < d {
+            for _ in 0..64 {
+                for a in &mut acc {
+                    *a = _mm512_add_ps(_mm512_mul_ps(*a, m), c);
+                }
+            }
+        }
+        std::hint::black_box(acc);
+    }
 }
