@@ -46,6 +46,23 @@ pub(crate) struct Binding {
     pub k: usize,
 }
 
+impl Binding {
+    /// Whether a key bound to `self` may encrypt for an encryptor bound to
+    /// `expected`.
+    pub(crate) fn check(&self, expected: &Binding) -> Result<()> {
+        if self.pool != expected.pool {
+            return Err(Error::KeyMismatch("drawn for another public pool"));
+        }
+        if self.geometry != expected.geometry {
+            return Err(Error::KeyMismatch("drawn for another model geometry"));
+        }
+        if self.k != expected.k {
+            return Err(Error::KeyMismatch("drawn for another k"));
+        }
+        Ok(())
+    }
+}
+
 /// The secret of one encryption. Use it once: encrypting consumes it.
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub struct OneTimeKey {
@@ -116,16 +133,11 @@ impl OneTimeKey {
 
     /// Checks that the key fits an encryptor's pool, geometry and k.
     pub(crate) fn check(&self, binding: &Binding) -> Result<()> {
-        if self.binding.pool != binding.pool {
-            return Err(Error::KeyMismatch("drawn for another public pool"));
-        }
-        if self.binding.geometry != binding.geometry {
-            return Err(Error::KeyMismatch("drawn for another model geometry"));
-        }
-        if self.binding.k != binding.k {
-            return Err(Error::KeyMismatch("drawn for another k"));
-        }
-        Ok(())
+        self.binding.check(binding)
+    }
+
+    pub(crate) fn binding(&self) -> Binding {
+        self.binding
     }
 }
 

@@ -30,7 +30,7 @@ pub mod scene;
 pub mod server;
 pub mod spec;
 
-pub use encrypt::{Backend, BackendChoice, Encryption, EncryptionMeta, Encryptor};
+pub use encrypt::{Backend, BackendChoice, Encryption, EncryptionMeta, Encryptor, PreparedKey};
 pub use error::{Error, Result};
 pub use frame::{FrameRef, PixelFormat, PlainTensor, Preprocessor};
 pub use key::OneTimeKey;

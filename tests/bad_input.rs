@@ -97,6 +97,51 @@ fn keys_from_another_encryptor_are_refused() {
         c.encrypt(&x, a.new_key().unwrap()),
         Err(Error::KeyMismatch(_))
     ));
+    // Prepared keys too, whether the key or the prepared key strays.
+    let mut out = vec![0.0; 784];
+    assert!(matches!(
+        b.prepare_key(a.new_key().unwrap()),
+        Err(Error::KeyMismatch(_))
+    ));
+    for other in [&b, &c] {
+        assert!(matches!(
+            other.encrypt_prepared_into(&x, a.prepare().unwrap(), &mut out),
+            Err(Error::KeyMismatch(_))
+        ));
+    }
+}
+
+#[test]
+fn prepared_keys_check_the_frame_and_the_buffer() {
+    let enc = Encryptor::new(fm(), &PublicPool::bundled().unwrap(), BackendChoice::Cpu).unwrap();
+    let x = PlainTensor::new(fm().geometry(), vec![0.5; 784]).unwrap();
+    let wrong = PlainTensor::new(
+        edgehide::Geometry {
+            channels: 1,
+            height: 14,
+            width: 56,
+        },
+        vec![0.5; 784],
+    )
+    .unwrap();
+    let mut out = vec![0.0; 784];
+    assert!(matches!(
+        enc.encrypt_prepared_into(&wrong, enc.prepare().unwrap(), &mut out),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    let mut short = vec![0.0; 783];
+    assert!(
+        enc.encrypt_prepared_into(&x, enc.prepare().unwrap(), &mut short)
+            .is_err()
+    );
+    enc.encrypt_prepared_into(&x, enc.prepare().unwrap(), &mut out)
+        .unwrap();
+    let mut again = vec![0.0; 784];
+    enc.encrypt_prepared_into(&x, enc.prepare().unwrap(), &mut again)
+        .unwrap();
+    // Fresh keys: the same frame encrypts differently.
+    assert_ne!(out, again);
+    assert!(format!("{:?}", enc.prepare().unwrap()).contains("redacted"));
 }
 
 #[test]

@@ -143,9 +143,10 @@ fn cpu_batch_equals_the_reference_frame_by_frame() {
 /// portable kernel's runs of consecutive columns for crops near the model
 /// size and column-by-column sampling for zoomed-out crops; flipped or not;
 /// shifted images with black padding; crops too wide for the AVX-512
-/// windows, which fall back) all give the reference's bits.
+/// windows, which fall back) all give the reference's bits, and so does
+/// the split encryption of a prepared key.
 #[test]
-fn fast_path_equals_reference_on_many_keys() {
+fn fast_path_and_prepared_keys_equal_reference_on_many_keys() {
     let pool = edgehide::PublicPool::bundled().unwrap();
     let digits = common::model_sized_corpus(6);
     let fm = edgehide::ModelSpec::fashion_mnist();
@@ -206,6 +207,18 @@ fn fast_path_equals_reference_on_many_keys() {
                 portable.data(),
                 want.data(),
                 "{} seed {i}, portable",
+                spec.name()
+            );
+            let prepared = enc
+                .prepare_key(OneTimeKey::insecure_from_seed(seed, &enc).unwrap())
+                .unwrap();
+            let mut split = vec![f32::NAN; x.data().len()];
+            enc.encrypt_prepared_into(&x, prepared, &mut split).unwrap();
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(
+                bits(&split),
+                bits(want.data()),
+                "{} seed {i}, prepared",
                 spec.name()
             );
         }

@@ -67,7 +67,7 @@ pub(crate) fn public_image(pool: &PreparedPool, slot: &Slot, affine: &Affine) ->
 
 /// The key's crop of a corpus image resampled to the model's size, in raw
 /// 0..255 pixel values (spec step 1, before normalisation).
-fn resampled_crop(pool: &PreparedPool, slot: &Slot) -> Vec<f32> {
+pub(crate) fn resampled_crop(pool: &PreparedPool, slot: &Slot) -> Vec<f32> {
     let g = pool.geometry;
     let e = &pool.entries[slot.image as usize];
     let mut z = Vec::with_capacity(g.len());
@@ -326,7 +326,7 @@ static SIGN_BITS: [[u32; 8]; 256] = {
 };
 
 /// Flips the sign of `out[n]` where bit n of the mask words is set.
-fn apply_mask(out: &mut [f32], words: &[u32]) {
+pub(crate) fn apply_mask(out: &mut [f32], words: &[u32]) {
     let whole = out.len() / 32;
     let mut chunks = out.chunks_exact_mut(32);
     for (chunk, word) in (&mut chunks).zip(words) {
@@ -532,7 +532,7 @@ fn encrypt_portable(
 /// Fills `words` with the key's first `n` mask words, the stream's u32 words
 /// in order, in one bulk keystream call (a call per word costs more than
 /// the keystream itself).
-fn mask_words(key: &OneTimeKey, n: usize, words: &mut Vec<u32>) {
+pub(crate) fn mask_words(key: &OneTimeKey, n: usize, words: &mut Vec<u32>) {
     words.clear();
     words.resize(n, 0);
     key.mask_stream()
