@@ -321,22 +321,29 @@ fn main() {
     rt.block_on(async {
         wait_ready(&url).await;
         let client = AsyncClient::connect(&url, NAME, enc.clone(), ClientConfig::default()).await.unwrap();
+        // The same, preparing each next key in the idle time after an answer
+        // (paced runs only: back to back there is no idle time, and the
+        // background work would land on whichever request runs next).
+        let mut ahead = ClientConfig::default();
+        ahead.prepare_ahead = true;
+        let prepared = AsyncClient::connect(&url, NAME, enc.clone(), ahead).await.unwrap();
         let paths = [
             "encrypted (fresh key + encrypt + request)",
             "plain tensor",
             "plain tensor after a 10 us spin",
             "plain tensor after an encryption",
             "plain tensor after 3 us of 512-bit float work",
+            "encrypted, key prepared ahead",
         ];
         let wide = wide_floats::available();
         let n = if full { 3000 } else { 10 };
         // Per path: whole time; and for the split ones, the work before
         // the request and the request after it.
-        let mut ms: [[Vec<f64>; 3]; 5] = Default::default();
+        let mut ms: [[Vec<f64>; 3]; 6] = Default::default();
         let mut one = vec![0f32; frames[0].data().len()];
         // Each round runs the paths in a fresh random order (a fixed one
         // would favour whichever follows the client's idle wait).
-        let mut order: Vec<usize> = (0..if wide { 5 } else { 4 }).collect();
+        let mut order: Vec<usize> = (0..6).filter(|&p| (p != 4 || wide) && (p != 5 || paced)).collect();
         let mut rng = <rand_chacha::ChaCha8Rng as rand_core::SeedableRng>::seed_from_u64(1);
         for f in frames.iter().cycle().take(n) {
             order.shuffle(&mut rng);
@@ -347,6 +354,7 @@ fn main() {
                 let t = Instant::now();
                 match path {
                     0 => drop(client.classify(f).await.unwrap()),
+                    5 => drop(prepared.classify(f).await.unwrap()),
                     1 => drop(client.infer_tensors(f.data(), 1).await.unwrap()),
                     2 => {
                         while t.elapsed() < Duration::from_micros(10) {
@@ -384,9 +392,9 @@ fn main() {
             "\nend to end, one frame per request, concurrency 1, {}, medians of {n} rounds (paths in random order):",
             if paced { "1 ms idle before each request" } else { "back to back" }
         );
-        for (path, name) in paths.iter().enumerate().take(order.len()) {
+        for (path, name) in paths.iter().enumerate().filter(|(p, _)| order.contains(p)) {
             println!("  {name:48} {:.3} ms  ({:+5.1} us against plain)", m[path][0], (m[path][0] - plain) * 1e3);
-            if path >= 3 {
+            if path == 3 || path == 4 {
                 println!(
                     "    the work alone {:.1} us; the request after it {:+.1} us against plain",
                     m[path][1] * 1e3,
@@ -395,6 +403,9 @@ fn main() {
             }
         }
         println!("encrypted / plain: {:.3}", m[0][0] / plain);
+        if paced {
+            println!("encrypted with the key prepared ahead / plain: {:.3}", m[5][0] / plain);
+        }
     });
 
     if only_e2e {

@@ -11,10 +11,10 @@
 //! what the known attacks need.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::encrypt::{Encryption, Encryptor};
+use crate::encrypt::{Backend, Encryption, Encryptor, PreparedKey};
 use crate::error::{Error, Result};
 use crate::frame::PlainTensor;
 use crate::oip::{self, ErrorBody, ModelMetadata, Payload};
@@ -34,6 +34,13 @@ pub struct ClientConfig {
     pub payload: Payload,
     /// Labels returned per frame, most likely first.
     pub top_k: usize,
+    /// Prepare the next frame's key (draw it, resample its crops, expand
+    /// its mask) on a background thread after each answer, so that the
+    /// request path only runs the frame's pass ([`Encryptor::prepare`]).
+    /// For clients with idle time between frames and a CPU encryptor;
+    /// ignored on the GPU and for batches. Off by default: the background
+    /// work costs about a reference encryption per frame.
+    pub prepare_ahead: bool,
 }
 
 impl Default for ClientConfig {
@@ -43,6 +50,7 @@ impl Default for ClientConfig {
             retries: 2,
             payload: Payload::F32,
             top_k: 3,
+            prepare_ahead: false,
         }
     }
 }
@@ -75,6 +83,8 @@ pub struct AsyncClient {
     remote: ModelSpec,
     encryptor: Arc<Encryptor>,
     config: ClientConfig,
+    /// The next frame's prepared key (`ClientConfig::prepare_ahead`).
+    ahead: Arc<Mutex<Option<PreparedKey>>>,
 }
 
 impl std::fmt::Debug for AsyncClient {
@@ -199,6 +209,7 @@ impl AsyncClient {
             remote,
             encryptor,
             config,
+            ahead: Arc::default(),
         })
     }
 
@@ -225,8 +236,39 @@ impl AsyncClient {
         // Encrypted straight into the request's tensor buffer. The encryptor's
         // geometry was matched to the server's at connect time.
         let mut data = vec![0f32; frames.len() * self.remote.geometry().len()];
-        self.encryptor.encrypt_fresh_into(frames, &mut data)?;
-        self.classify_tensors(&data, frames.len()).await
+        let ahead = self.config.prepare_ahead
+            && frames.len() == 1
+            && self.encryptor.backend() == Backend::Cpu;
+        if !ahead {
+            self.encryptor.encrypt_fresh_into(frames, &mut data)?;
+            return self.classify_tensors(&data, frames.len()).await;
+        }
+        let key = match self.take_prepared() {
+            Some(key) => key,
+            None => self.encryptor.prepare()?,
+        };
+        self.encryptor
+            .encrypt_prepared_into(&frames[0], key, &mut data)?;
+        let answer = self.classify_tensors(&data, 1).await;
+        self.prepare_next();
+        answer
+    }
+
+    fn take_prepared(&self) -> Option<PreparedKey> {
+        // A poisoned lock only means a preparing thread panicked; whatever
+        // it left is still a whole key or nothing.
+        self.ahead.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Prepares the next frame's key off the request path. A key left by
+    /// an earlier call is replaced (and zeroed); a failure leaves none, and
+    /// the next frame prepares its own and reports the error.
+    fn prepare_next(&self) {
+        let (encryptor, slot) = (self.encryptor.clone(), self.ahead.clone());
+        tokio::task::spawn_blocking(move || {
+            let key = encryptor.prepare().ok();
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = key;
+        });
     }
 
     /// Classifies encryptions made earlier by this client's encryptor.

@@ -432,6 +432,19 @@ async fn the_client_classifies_and_refuses_a_mismatched_server() {
         assert_eq!(one.logits.len(), 10);
     }
 
+    // Frame by frame with each next key prepared in the background: the
+    // split encryption classifies as well.
+    let mut config = ClientConfig::default();
+    config.prepare_ahead = true;
+    let client = AsyncClient::connect(&server.url, NAME, enc.clone(), config)
+        .await
+        .unwrap();
+    let mut correct = 0;
+    for (f, l) in frames.iter().zip(&test.labels).take(60) {
+        correct += (client.classify(f).await.unwrap().class() == *l as usize) as usize;
+    }
+    assert!(correct >= 36, "prepared ahead: {correct}/60");
+
     // Another k, another normalisation, another corpus: refused before sending.
     let k2 = spec.with_params(spec.params().with_k(2).unwrap()).unwrap();
     let err = AsyncClient::connect(&server.url, NAME, encryptor(k2), ClientConfig::default())
