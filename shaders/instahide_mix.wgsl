@@ -104,7 +104,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     for (var s = 0u; s + 1u < dims.k; s = s + 1u) {
         folded_offset = folded_offset + keys[f].weights[s + 1u] * dims.offset[c];
     }
-    var acc = keys[f].weights[0] * frames[f * dims.len + n] + folded_offset;
+    // The public images' pad first, the frame last: the CPU twin's order.
+    var acc = folded_offset;
     for (var s = 0u; s + 1u < dims.k; s = s + 1u) {
         let sl = keys[f].slots[s];
         let e = entries[sl.image];
@@ -120,6 +121,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         let v = a0 + tx.t * (a1 - a0);
         acc = acc + (keys[f].weights[s + 1u] * dims.scale[c]) * v;
     }
+    acc = keys[f].weights[0] * frames[f * dims.len + n] + acc;
     let bit = (masks[f * dims.words + (n >> 5u)] >> (n & 31u)) & 1u;
     out[f * dims.len + n] = bitcast<f32>(bitcast<u32>(acc) ^ (bit << 31u));
 }

@@ -67,7 +67,7 @@ pub(crate) fn public_image(pool: &PreparedPool, slot: &Slot, affine: &Affine) ->
 
 /// The key's crop of a corpus image resampled to the model's size, in raw
 /// 0..255 pixel values (spec step 1, before normalisation).
-pub(crate) fn resampled_crop(pool: &PreparedPool, slot: &Slot) -> Vec<f32> {
+fn resampled_crop(pool: &PreparedPool, slot: &Slot) -> Vec<f32> {
     let g = pool.geometry;
     let e = &pool.entries[slot.image as usize];
     let mut z = Vec::with_capacity(g.len());
@@ -93,12 +93,13 @@ pub(crate) fn resampled_crop(pool: &PreparedPool, slot: &Slot) -> Vec<f32> {
 
 /// The mixing coefficients with the normalisation folded in, per channel c:
 /// `l0*x + sum_i li*(scale*v_i + offset)` is computed as
-/// `(l0*x + offset[c]) + sum_i coef[c][i]*v_i`, with `coef[c][i] = li*scale`
-/// and `offset[c] = sum_i li*offset` (slot order). The same value as
-/// normalising each public image first, in two operations per slot and
-/// element instead of four; every path (reference, fast paths, shader)
-/// computes it in this order, so they agree bit for bit (the shader within
-/// rounding).
+/// `l0*x + pad` with `pad = offset[c] + sum_i coef[c][i]*v_i` summed in slot
+/// order, `coef[c][i] = li*scale` and `offset[c] = sum_i li*offset`. The
+/// same value as normalising each public image first, in two operations per
+/// slot and element instead of four; and the frame enters last, so the pad
+/// can be computed before the frame exists (`PreparedKey`). Every path
+/// (reference, fast paths, prepared keys, shader) computes it in this
+/// order, so they agree bit for bit (the shader within rounding).
 pub(crate) struct Folded {
     pub offset: [f32; 3],
     pub coef: [[f32; MAX_K - 1]; 3],
@@ -128,29 +129,39 @@ impl Drop for Folded {
     }
 }
 
+/// Everything of the mix but the frame: `offset[c] + sum_i coef[c][i]*v_i`,
+/// slot by slot (`Folded`). The reference's first step, and a prepared
+/// key's pad.
+pub(crate) fn reference_pad(key: &OneTimeKey, pool: &PreparedPool, affine: &Affine) -> Vec<f32> {
+    let plane = pool.geometry.height * pool.geometry.width;
+    let f = Folded::new(key.weights(), affine);
+    let mut pad: Vec<f32> = (0..pool.geometry.len())
+        .map(|n| f.offset[n / plane])
+        .collect();
+    for (i, slot) in key.slots().iter().enumerate() {
+        let mut v = resampled_crop(pool, slot);
+        for (n, (p, vv)) in pad.iter_mut().zip(&v).enumerate() {
+            *p += f.coef[n / plane][i] * vv;
+        }
+        // The crop tells which image and window the key picked.
+        v.zeroize();
+    }
+    pad
+}
+
 /// The reference: `m = l0*x + sum_i li*z_i` with `z_i` the normalised public
-/// images (in the folded form of `Folded`), then `e = sigma * m` with one
-/// random sign per element.
+/// images (in the folded form and order of `Folded`), then `e = sigma * m`
+/// with one random sign per element.
 pub(crate) fn encrypt_reference(
     x: &[f32],
     key: &OneTimeKey,
     pool: &PreparedPool,
     affine: &Affine,
 ) -> Vec<f32> {
-    let w = key.weights();
-    let plane = pool.geometry.height * pool.geometry.width;
-    let f = Folded::new(w, affine);
-    // Mix.
-    let mut m: Vec<f32> = x
-        .iter()
-        .enumerate()
-        .map(|(n, v)| w[0] * v + f.offset[n / plane])
-        .collect();
-    for (i, slot) in key.slots().iter().enumerate() {
-        let v = resampled_crop(pool, slot);
-        for (n, (mv, vv)) in m.iter_mut().zip(v).enumerate() {
-            *mv += f.coef[n / plane][i] * vv;
-        }
+    // Mix: the public images' pad first, the frame last.
+    let mut m = reference_pad(key, pool, affine);
+    for (mv, v) in m.iter_mut().zip(x) {
+        *mv = key.weights()[0] * v + *mv;
     }
     // Mask: element n takes bit n % 32 of word n / 32 of the mask stream.
     let mut stream = key.mask_stream();
@@ -455,9 +466,7 @@ fn encrypt_portable(
             }
             let base = c * h * w + y * w;
             let acc = &mut out[base..base + w];
-            for (a, v) in acc.iter_mut().zip(&x[base..base + w]) {
-                *a = weights[0] * v + offset;
-            }
+            acc.fill(offset);
             for (si, slot) in slots.iter().enumerate() {
                 let e = &pool.entries[slot.image as usize];
                 let ty = s.rows[si * h + y];
@@ -523,6 +532,11 @@ fn encrypt_portable(
                         .zip(&s.sampled)
                         .for_each(|(a, p)| *a += term(p));
                 }
+            }
+            // The frame last (`Folded`).
+            let acc = &mut out[base..base + w];
+            for (a, v) in acc.iter_mut().zip(&x[base..base + w]) {
+                *a = weights[0] * v + *a;
             }
         }
     }

@@ -395,15 +395,18 @@ unsafe fn run<const S: usize>(
             fill(&rows, v);
             let v = &*v;
             let line = c * h * w + y * w;
-            // Output lanes of run q, its first element, and the frame term.
+            // Output lanes of run q and its first element.
             let start = |q: usize| {
                 let x0 = q * LANES;
                 let n = LANES.min(w - x0);
                 let lanes: __mmask16 = if n == LANES { !0 } else { (1 << n) - 1 };
-                let at = line + x0;
+                (line + x0, lanes)
+            };
+            // The frame term, added last (`Folded`).
+            let frame = |at: usize, lanes: __mmask16, pad: __m512| {
                 // SAFETY: lanes cover at..at + n, inside `x` (asserted length).
                 let xv = unsafe { _mm512_maskz_loadu_ps(lanes, x.as_ptr().add(at)) };
-                (at, lanes, _mm512_add_ps(_mm512_mul_ps(w0, xv), offset))
+                _mm512_add_ps(_mm512_mul_ps(w0, xv), pad)
             };
             // Slot si's weighted public value for run q.
             let term = |si: usize, r: &Rows, q: usize| {
@@ -467,11 +470,12 @@ unsafe fn run<const S: usize>(
                 };
             };
             for q in 0..nq {
-                let (at, lanes, mut a) = start(q);
+                let (at, lanes) = start(q);
+                let mut a = offset;
                 for (si, r) in rows.iter().enumerate() {
                     a = _mm512_add_ps(a, term(si, r, q));
                 }
-                finish(out, at, lanes, a);
+                finish(out, at, lanes, frame(at, lanes, a));
             }
         }
     }
