@@ -161,7 +161,7 @@ pub(crate) fn encrypt_reference(
     // Mix: the public images' pad first, the frame last.
     let mut m = reference_pad(key, pool, affine);
     for (mv, v) in m.iter_mut().zip(x) {
-        *mv = key.weights()[0] * v + *mv;
+        *mv += key.weights()[0] * v;
     }
     // Mask: element n takes bit n % 32 of word n / 32 of the mask stream.
     let mut stream = key.mask_stream();
@@ -536,7 +536,7 @@ fn encrypt_portable(
             // The frame last (`Folded`).
             let acc = &mut out[base..base + w];
             for (a, v) in acc.iter_mut().zip(&x[base..base + w]) {
-                *a = weights[0] * v + *a;
+                *a += weights[0] * v;
             }
         }
     }
