@@ -47,6 +47,22 @@ fn bench_geometry(c: &mut Criterion, name: &str, spec: ModelSpec, pool: &PublicP
             BatchSize::SmallInput,
         )
     });
+    // The same split in two: the key's half ahead of the frame (crops mixed
+    // into a pad, mask expanded), then the frame's pass.
+    g.bench_function("prepare_key", |b| {
+        b.iter_batched(
+            || cpu.new_key().unwrap(),
+            |key| black_box(cpu.prepare_key(key).unwrap()),
+            BatchSize::SmallInput,
+        )
+    });
+    g.bench_function("prepared_frame_pass", |b| {
+        b.iter_batched(
+            || cpu.prepare().unwrap(),
+            |key| cpu.encrypt_prepared_into(&x, key, &mut out).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
     // The same with cold caches, as in a client between requests: the
     // setup (not timed) streams through 64 MiB first.
     let mut evict = vec![0u8; 64 << 20];

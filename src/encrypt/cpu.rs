@@ -130,8 +130,7 @@ impl Drop for Folded {
 }
 
 /// Everything of the mix but the frame: `offset[c] + sum_i coef[c][i]*v_i`,
-/// slot by slot (`Folded`). The reference's first step, and a prepared
-/// key's pad.
+/// slot by slot (`Folded`): the reference's first step.
 pub(crate) fn reference_pad(key: &OneTimeKey, pool: &PreparedPool, affine: &Affine) -> Vec<f32> {
     let plane = pool.geometry.height * pool.geometry.width;
     let f = Folded::new(key.weights(), affine);
@@ -395,7 +394,7 @@ fn sample_row(v: &[f32], ts: &[f32], js: &[u32], runs: &[Run], out: &mut [f32]) 
 // fused multiply-adds would round differently from the reference.
 #[multiversion::multiversion(targets("x86_64+avx2"))]
 fn encrypt_portable(
-    x: &[f32],
+    x: Option<&[f32]>,
     key: &OneTimeKey,
     pool: &PreparedPool,
     affine: &Affine,
@@ -445,7 +444,9 @@ fn encrypt_portable(
         }
         s.run_span.push(first..s.runs.len());
     }
-    mask_words(key, g.len().div_ceil(32), &mut s.words);
+    if x.is_some() {
+        mask_words(key, g.len().div_ceil(32), &mut s.words);
+    }
 
     let ahead = |c: usize, y: usize| {
         for (si, slot) in slots.iter().enumerate() {
@@ -534,13 +535,17 @@ fn encrypt_portable(
                 }
             }
             // The frame last (`Folded`).
-            let acc = &mut out[base..base + w];
-            for (a, v) in acc.iter_mut().zip(&x[base..base + w]) {
-                *a += weights[0] * v;
+            if let Some(x) = x {
+                let acc = &mut out[base..base + w];
+                for (a, v) in acc.iter_mut().zip(&x[base..base + w]) {
+                    *a += weights[0] * v;
+                }
             }
         }
     }
-    apply_mask(out, &s.words);
+    if x.is_some() {
+        apply_mask(out, &s.words);
+    }
 }
 
 /// Fills `words` with the key's first `n` mask words, the stream's u32 words
@@ -567,9 +572,10 @@ pub(crate) enum Kernel {
     Portable,
 }
 
-/// The fast path: the reference's values, bit for bit, into `out`.
+/// The fast path: the reference's values, bit for bit, into `out`. With
+/// no frame, only the pad (`Folded`), unmasked: a prepared key's half.
 pub(crate) fn encrypt_fast(
-    x: &[f32],
+    x: Option<&[f32]>,
     key: &OneTimeKey,
     pool: &PreparedPool,
     affine: &Affine,

@@ -274,7 +274,15 @@ impl Encryptor {
         s: &mut cpu::Scratch,
         kernel: cpu::Kernel,
     ) {
-        cpu::encrypt_fast(x.data(), key, &self.pool, &self.affine, out, s, kernel);
+        cpu::encrypt_fast(
+            Some(x.data()),
+            key,
+            &self.pool,
+            &self.affine,
+            out,
+            s,
+            kernel,
+        );
     }
 
     /// Frames on the GPU, laid end to end.

@@ -212,7 +212,7 @@ fn plan(key: &OneTimeKey, pool: &PreparedPool, s: &mut Scratch) -> bool {
 /// Encrypts one frame; false (and `out` untouched) when the key's crops do
 /// not fit the kernel's windows.
 pub(super) fn encrypt(
-    x: &[f32],
+    x: Option<&[f32]>,
     key: &OneTimeKey,
     pool: &PreparedPool,
     affine: &Affine,
@@ -224,7 +224,9 @@ pub(super) fn encrypt(
     }
     let g = pool.geometry;
     // One spare word: each run reads the 64 mask bits from its first element on.
-    super::mask_words(key, g.len().div_ceil(32) + 1, &mut s.words);
+    if x.is_some() {
+        super::mask_words(key, g.len().div_ceil(32) + 1, &mut s.words);
+    }
     // SAFETY (each arm): `available()` was checked by the caller (the
     // only one, `encrypt_fast`), so the CPU has the features `run` is
     // compiled for.
@@ -265,7 +267,7 @@ struct Rows {
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vbmi")]
 unsafe fn run<const S: usize>(
-    x: &[f32],
+    x: Option<&[f32]>,
     key: &OneTimeKey,
     pool: &PreparedPool,
     affine: &Affine,
@@ -279,9 +281,9 @@ unsafe fn run<const S: usize>(
     let weights = key.weights();
     let slots = key.slots();
     assert!(slots.len() == S && weights.len() == S + 1);
-    assert!(x.len() == g.len() && out.len() == g.len());
+    assert!(x.is_none_or(|x| x.len() == g.len()) && out.len() == g.len());
     assert!(s.chunks.len() == S * nq && s.tx.len() == S * nq * LANES);
-    assert!(s.rows.len() == S * h && s.words.len() > g.len().div_ceil(32));
+    assert!(s.rows.len() == S * h && (x.is_none() || s.words.len() > g.len().div_ceil(32)));
     assert!(s.plans.len() == S && v.len().is_multiple_of(S.max(1)));
     let stride = v.len() / S.max(1);
     for (p, c) in s.plans.iter().zip(s.chunks.chunks(nq)) {
@@ -402,11 +404,14 @@ unsafe fn run<const S: usize>(
                 let lanes: __mmask16 = if n == LANES { !0 } else { (1 << n) - 1 };
                 (line + x0, lanes)
             };
-            // The frame term, added last (`Folded`).
-            let frame = |at: usize, lanes: __mmask16, pad: __m512| {
-                // SAFETY: lanes cover at..at + n, inside `x` (asserted length).
-                let xv = unsafe { _mm512_maskz_loadu_ps(lanes, x.as_ptr().add(at)) };
-                _mm512_add_ps(_mm512_mul_ps(w0, xv), pad)
+            // The frame term, added last (`Folded`); none for a pad.
+            let frame = |at: usize, lanes: __mmask16, pad: __m512| match x {
+                Some(x) => {
+                    // SAFETY: lanes cover at..at + n, inside `x` (asserted length).
+                    let xv = unsafe { _mm512_maskz_loadu_ps(lanes, x.as_ptr().add(at)) };
+                    _mm512_add_ps(_mm512_mul_ps(w0, xv), pad)
+                }
+                None => pad,
             };
             // Slot si's weighted public value for run q.
             let term = |si: usize, r: &Rows, q: usize| {
@@ -457,11 +462,16 @@ unsafe fn run<const S: usize>(
                 let right = lerp(p01, p11, r.ty);
                 _mm512_mul_ps(coef[si], lerp(left, right, t))
             };
-            // Applies the mask and stores run q.
+            // Applies the mask (not to a pad) and stores run q.
             let finish = |out: &mut [f32], at: usize, lanes: __mmask16, acc: __m512| {
                 // Element m's sign bit is bit m % 32 of word m / 32.
                 let word = at / 32;
-                let bits = (s.words[word] as u64 | (s.words[word + 1] as u64) << 32) >> (at % 32);
+                let bits = match x {
+                    Some(_) => {
+                        (s.words[word] as u64 | (s.words[word + 1] as u64) << 32) >> (at % 32)
+                    }
+                    None => 0,
+                };
                 let acc = _mm512_castps_si512(acc);
                 let v = _mm512_mask_xor_epi32(acc, bits as u16, acc, sign);
                 // SAFETY: lanes cover at..at + n, inside `out` (asserted length).
