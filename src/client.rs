@@ -34,12 +34,13 @@ pub struct ClientConfig {
     pub payload: Payload,
     /// Labels returned per frame, most likely first.
     pub top_k: usize,
-    /// Prepare the next frame's key (draw it, resample its crops, expand
-    /// its mask) on a background thread after each answer, so that the
-    /// request path only runs the frame's pass ([`Encryptor::prepare`]).
+    /// Prepare the next frame's key (draw it, mix its crops into a pad,
+    /// expand its mask) on a background thread after each answer, so that
+    /// the request path only runs the frame's pass ([`Encryptor::prepare`]).
     /// For clients with idle time between frames and a CPU encryptor;
-    /// ignored on the GPU and for batches. Off by default: the background
-    /// work costs about a reference encryption per frame.
+    /// ignored on the GPU and for batches. Off by default: without idle
+    /// time (requests back to back) the background work lands on the next
+    /// request instead, and it holds the next key in memory between frames.
     pub prepare_ahead: bool,
 }
 

@@ -401,12 +401,11 @@ impl Encryptor {
     }
 
     /// Draws a fresh key and does its half of the work ahead of the frame
-    /// (resampling its crops, expanding its mask) on the CPU, for a client
-    /// with idle time between frames; [`Encryptor::encrypt_prepared_into`]
-    /// then finishes the encryption with one pass over the frame. The
-    /// crops are resampled by the reference's code, so this half costs
-    /// about a reference encryption (tens of microseconds at 28x28,
-    /// milliseconds at 224x224x3): worth it for small frames.
+    /// on the CPU (its crops mixed into a pad, its mask expanded), for a
+    /// client with idle time between frames;
+    /// [`Encryptor::encrypt_prepared_into`] then finishes the encryption
+    /// with one pass over the frame (multiply, add, sign), bit for bit the
+    /// same as encrypting with the key directly.
     pub fn prepare(&self) -> Result<PreparedKey> {
         self.prepare_key(self.new_key()?)
     }
