@@ -209,18 +209,22 @@ fn fast_path_and_prepared_keys_equal_reference_on_many_keys() {
                 "{} seed {i}, portable",
                 spec.name()
             );
-            let prepared = enc
-                .prepare_key(OneTimeKey::insecure_from_seed(seed, &enc).unwrap())
-                .unwrap();
-            let mut split = vec![f32::NAN; x.data().len()];
-            enc.encrypt_prepared_into(&x, prepared, &mut split).unwrap();
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            assert_eq!(
-                bits(&split),
-                bits(want.data()),
-                "{} seed {i}, prepared",
-                spec.name()
-            );
+            let key = || OneTimeKey::insecure_from_seed(seed, &enc).unwrap();
+            for (how, prepared) in [
+                ("prepared", enc.prepare_key(key())),
+                ("prepared, portable", enc.prepare_key_portable(key())),
+            ] {
+                let mut split = vec![f32::NAN; x.data().len()];
+                enc.encrypt_prepared_into(&x, prepared.unwrap(), &mut split)
+                    .unwrap();
+                assert_eq!(
+                    bits(&split),
+                    bits(want.data()),
+                    "{} seed {i}, {how}",
+                    spec.name()
+                );
+            }
         }
         assert!(flips[0] > 0 && flips[1] > 0, "both mirror states covered");
     }

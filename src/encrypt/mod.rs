@@ -413,7 +413,25 @@ impl Encryptor {
     /// [`Encryptor::prepare`] for a key drawn earlier (consumed).
     pub fn prepare_key(&self, key: OneTimeKey) -> Result<PreparedKey> {
         key.check(&self.binding)?;
-        Ok(PreparedKey::new(key, &self.pool, &self.affine))
+        Ok(PreparedKey::new(
+            key,
+            &self.pool,
+            &self.affine,
+            cpu::Kernel::Auto,
+        ))
+    }
+
+    /// INSECURE-feature builds only: [`Encryptor::prepare_key`] with the
+    /// portable kernel forced, as in [`Encryptor::encrypt_cpu_portable`].
+    #[cfg(feature = "insecure-test-keys")]
+    pub fn prepare_key_portable(&self, key: OneTimeKey) -> Result<PreparedKey> {
+        key.check(&self.binding)?;
+        Ok(PreparedKey::new(
+            key,
+            &self.pool,
+            &self.affine,
+            cpu::Kernel::Portable,
+        ))
     }
 
     /// Encrypts `x` with a prepared key (consumed) into `out`: the same

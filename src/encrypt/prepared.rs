@@ -44,11 +44,14 @@ impl Drop for PreparedKey {
 impl PreparedKey {
     /// Does the key's half of the work on the CPU fast path (its pad mode:
     /// no frame, no mask). The key is dropped (zeroed) here.
-    pub(crate) fn new(key: OneTimeKey, pool: &PreparedPool, affine: &Affine) -> PreparedKey {
+    pub(crate) fn new(
+        key: OneTimeKey,
+        pool: &PreparedPool,
+        affine: &Affine,
+        kernel: cpu::Kernel,
+    ) -> PreparedKey {
         let mut pad = vec![0f32; pool.geometry.len()];
-        cpu::with_scratch(|s| {
-            cpu::encrypt_fast(None, &key, pool, affine, &mut pad, s, cpu::Kernel::Auto)
-        });
+        cpu::with_scratch(|s| cpu::encrypt_fast(None, &key, pool, affine, &mut pad, s, kernel));
         let mut words = Vec::new();
         cpu::mask_words(&key, pool.geometry.len().div_ceil(32), &mut words);
         PreparedKey {
