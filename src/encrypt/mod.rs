@@ -223,13 +223,18 @@ impl Encryptor {
     }
 
     fn check(&self, x: &PlainTensor, key: &OneTimeKey) -> Result<()> {
+        self.check_frame(x)?;
+        key.check(&self.binding)
+    }
+
+    fn check_frame(&self, x: &PlainTensor) -> Result<()> {
         if x.geometry() != self.binding.geometry {
             return Err(Error::ShapeMismatch {
                 expected: self.binding.geometry.shape(),
                 got: x.geometry().shape(),
             });
         }
-        key.check(&self.binding)
+        Ok(())
     }
 
     fn wrap(&self, data: Vec<f32>) -> Encryption {
@@ -372,12 +377,7 @@ impl Encryptor {
     /// `encrypt_batch_fresh`.
     pub fn encrypt_fresh_into(&self, xs: &[PlainTensor], out: &mut [f32]) -> Result<()> {
         let len = self.binding.geometry.len();
-        if out.len() != xs.len() * len {
-            return Err(Error::params(
-                "out",
-                format!("needs {} values, got {}", xs.len() * len, out.len()),
-            ));
-        }
+        check_out(out, xs.len() * len)?;
         let keys = self.fresh_keys(xs.len())?;
         for (x, key) in xs.iter().zip(&keys) {
             self.check(x, key)?;
@@ -412,26 +412,19 @@ impl Encryptor {
 
     /// [`Encryptor::prepare`] for a key drawn earlier (consumed).
     pub fn prepare_key(&self, key: OneTimeKey) -> Result<PreparedKey> {
-        key.check(&self.binding)?;
-        Ok(PreparedKey::new(
-            key,
-            &self.pool,
-            &self.affine,
-            cpu::Kernel::Auto,
-        ))
+        self.prepare_with(key, cpu::Kernel::Auto)
     }
 
     /// INSECURE-feature builds only: [`Encryptor::prepare_key`] with the
     /// portable kernel forced, as in [`Encryptor::encrypt_cpu_portable`].
     #[cfg(feature = "insecure-test-keys")]
     pub fn prepare_key_portable(&self, key: OneTimeKey) -> Result<PreparedKey> {
+        self.prepare_with(key, cpu::Kernel::Portable)
+    }
+
+    fn prepare_with(&self, key: OneTimeKey, kernel: cpu::Kernel) -> Result<PreparedKey> {
         key.check(&self.binding)?;
-        Ok(PreparedKey::new(
-            key,
-            &self.pool,
-            &self.affine,
-            cpu::Kernel::Portable,
-        ))
+        Ok(PreparedKey::new(key, &self.pool, &self.affine, kernel))
     }
 
     /// Encrypts `x` with a prepared key (consumed) into `out`: the same
@@ -443,18 +436,8 @@ impl Encryptor {
         out: &mut [f32],
     ) -> Result<()> {
         key.binding().check(&self.binding)?;
-        if x.geometry() != self.binding.geometry {
-            return Err(Error::ShapeMismatch {
-                expected: self.binding.geometry.shape(),
-                got: x.geometry().shape(),
-            });
-        }
-        if out.len() != x.data().len() {
-            return Err(Error::params(
-                "out",
-                format!("needs {} values, got {}", x.data().len(), out.len()),
-            ));
-        }
+        self.check_frame(x)?;
+        check_out(out, x.data().len())?;
         key.apply(x.data(), out);
         Ok(())
     }
@@ -468,12 +451,7 @@ impl Encryptor {
         out: &mut [f32],
     ) -> Result<()> {
         self.check(x, &key)?;
-        if out.len() != x.data().len() {
-            return Err(Error::params(
-                "out",
-                format!("needs {} values, got {}", x.data().len(), out.len()),
-            ));
-        }
+        check_out(out, x.data().len())?;
         cpu::with_scratch(|s| self.encrypt_frame(x, &key, out, s, cpu::Kernel::Auto));
         Ok(())
     }
@@ -503,6 +481,17 @@ impl Encryptor {
             &self.affine,
         )))
     }
+}
+
+/// A caller's output buffer must hold exactly `len` values.
+fn check_out(out: &[f32], len: usize) -> Result<()> {
+    if out.len() != len {
+        return Err(Error::params(
+            "out",
+            format!("needs {len} values, got {}", out.len()),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
