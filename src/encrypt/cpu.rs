@@ -131,7 +131,7 @@ impl Drop for Folded {
 
 /// Everything of the mix but the frame: `offset[c] + sum_i coef[c][i]*v_i`,
 /// slot by slot (`Folded`): the reference's first step.
-pub(crate) fn reference_pad(key: &OneTimeKey, pool: &PreparedPool, affine: &Affine) -> Vec<f32> {
+fn reference_pad(key: &OneTimeKey, pool: &PreparedPool, affine: &Affine) -> Vec<f32> {
     let plane = pool.geometry.height * pool.geometry.width;
     let f = Folded::new(key.weights(), affine);
     let mut pad: Vec<f32> = (0..pool.geometry.len())

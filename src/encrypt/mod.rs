@@ -378,10 +378,12 @@ impl Encryptor {
     pub fn encrypt_fresh_into(&self, xs: &[PlainTensor], out: &mut [f32]) -> Result<()> {
         let len = self.binding.geometry.len();
         check_out(out, xs.len() * len)?;
-        let keys = self.fresh_keys(xs.len())?;
-        for (x, key) in xs.iter().zip(&keys) {
-            self.check(x, key)?;
+        // Fresh keys fit this encryptor; only the frames need checking, and
+        // before any key is drawn.
+        for x in xs {
+            self.check_frame(x)?;
         }
+        let keys = self.fresh_keys(xs.len())?;
         match &self.gpu {
             None if xs.len() == 1 => cpu::with_scratch(|s| {
                 self.encrypt_frame(&xs[0], &keys[0], out, s, cpu::Kernel::Auto)
