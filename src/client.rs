@@ -255,6 +255,17 @@ impl AsyncClient {
         answer
     }
 
+    /// Whether the next frame's key is already prepared
+    /// (`ClientConfig::prepare_ahead`): false before the first answer and
+    /// while the background work still runs. A client whose frames find it
+    /// false has too little idle time between them to gain from preparing.
+    pub fn key_ready(&self) -> bool {
+        self.ahead
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+    }
+
     fn take_prepared(&self) -> Option<PreparedKey> {
         // A poisoned lock only means a preparing thread panicked; whatever
         // it left is still a whole key or nothing.
@@ -266,10 +277,25 @@ impl AsyncClient {
     /// the next frame prepares its own and reports the error.
     fn prepare_next(&self) {
         let (encryptor, slot) = (self.encryptor.clone(), self.ahead.clone());
-        tokio::task::spawn_blocking(move || {
+        let work = move || {
             let key = encryptor.prepare().ok();
             *slot.lock().unwrap_or_else(|e| e.into_inner()) = key;
-        });
+        };
+        // Waking a blocking-pool thread is a system call (about 2 us here,
+        // paid before this call returns). On a multi-thread runtime a task
+        // spawned from a worker waits in that worker's own slot without
+        // waking anyone, and runs, paying for the wake, once the caller
+        // yields, which a camera does between frames. A current-thread
+        // runtime (the blocking `Client`'s) runs tasks only inside its next
+        // call, so there the thread is woken now.
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
+            drop(tokio::spawn(async {
+                drop(tokio::task::spawn_blocking(work));
+            }));
+        } else {
+            drop(tokio::task::spawn_blocking(work));
+        }
     }
 
     /// Classifies encryptions made earlier by this client's encryptor.
@@ -485,6 +511,10 @@ impl Client {
     }
     pub fn classify(&self, frame: &PlainTensor) -> Result<Classification> {
         self.rt.block_on(self.inner.classify(frame))
+    }
+    /// See [`AsyncClient::key_ready`].
+    pub fn key_ready(&self) -> bool {
+        self.inner.key_ready()
     }
     pub fn classify_batch(&self, frames: &[PlainTensor]) -> Result<Vec<Classification>> {
         self.rt.block_on(self.inner.classify_batch(frames))

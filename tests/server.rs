@@ -440,10 +440,47 @@ async fn the_client_classifies_and_refuses_a_mismatched_server() {
         .await
         .unwrap();
     let mut correct = 0;
+    assert!(
+        !client.key_ready(),
+        "nothing to prepare before the first frame"
+    );
     for (f, l) in frames.iter().zip(&test.labels).take(60) {
         correct += (client.classify(f).await.unwrap().class() == *l as usize) as usize;
+        // Idle time, as between a camera's frames: the next key is
+        // prepared in it (on this multi-thread runtime, once this task
+        // yields), and the next frame takes it.
+        let start = std::time::Instant::now();
+        while !client.key_ready() {
+            assert!(start.elapsed() < Duration::from_secs(5), "no key prepared");
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
     assert!(correct >= 36, "prepared ahead: {correct}/60");
+
+    // The same through the blocking client (its runtime is current-thread,
+    // so the background work starts before `classify` returns), on a
+    // thread of its own, outside this test's runtime.
+    let (url, enc2, some) = (server.url.clone(), enc.clone(), frames[..12].to_vec());
+    let labels: Vec<u8> = test.labels[..12].to_vec();
+    let blocking = std::thread::spawn(move || {
+        let mut config = ClientConfig::default();
+        config.prepare_ahead = true;
+        let client = edgehide::client::Client::connect(&url, NAME, enc2, config).unwrap();
+        let mut correct = 0;
+        for (f, l) in some.iter().zip(&labels) {
+            correct += (client.classify(f).unwrap().class() == *l as usize) as usize;
+            let start = Instant::now();
+            while !client.key_ready() {
+                assert!(start.elapsed() < Duration::from_secs(5), "no key prepared");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        correct
+    });
+    let correct = tokio::task::spawn_blocking(move || blocking.join().unwrap())
+        .await
+        .unwrap();
+    assert!(correct >= 6, "blocking, prepared ahead: {correct}/12");
 
     // Another k, another normalisation, another corpus: refused before sending.
     let k2 = spec.with_params(spec.params().with_k(2).unwrap()).unwrap();
