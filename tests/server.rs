@@ -449,7 +449,7 @@ async fn the_client_classifies_and_refuses_a_mismatched_server() {
         // Idle time, as between a camera's frames: the next key is
         // prepared in it (on this multi-thread runtime, once this task
         // yields), and the next frame takes it.
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         while !client.key_ready() {
             assert!(start.elapsed() < Duration::from_secs(5), "no key prepared");
             tokio::time::sleep(Duration::from_millis(1)).await;
