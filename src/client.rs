@@ -11,10 +11,12 @@
 //! what the known attacks need.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use crate::encrypt::{Backend, Encryption, Encryptor, PreparedKey};
+mod ahead;
+
+use crate::encrypt::{Backend, Encryption, Encryptor};
 use crate::error::{Error, Result};
 use crate::frame::PlainTensor;
 use crate::oip::{self, ErrorBody, ModelMetadata, Payload};
@@ -38,11 +40,12 @@ pub struct ClientConfig {
     /// expand its mask) on a background thread after each answer, so that
     /// the request path only runs the frame's pass ([`Encryptor::prepare`]).
     /// For clients with idle time between frames and a CPU encryptor;
-    /// ignored on the GPU and for batches. Off by default: without idle
-    /// time (requests back to back) the background work lands on the next
-    /// request instead (1.22-1.29x the plain round trip measured so,
-    /// against 1.08x when encrypting on the path; benches/RESULTS.md), and
-    /// it holds the next key in memory between frames.
+    /// ignored on the GPU and for batches. A caller that sends frames back
+    /// to back gets no background work (it would land on the next request:
+    /// 1.22-1.29x the plain round trip measured so, against 1.08x when
+    /// encrypting on the path; benches/RESULTS.md) until it pauses again.
+    /// Off by default: it holds the next key in memory between frames, and
+    /// for large frames the two halves cost more than one pass.
     pub prepare_ahead: bool,
 }
 
@@ -87,7 +90,7 @@ pub struct AsyncClient {
     encryptor: Arc<Encryptor>,
     config: ClientConfig,
     /// The next frame's prepared key (`ClientConfig::prepare_ahead`).
-    ahead: Arc<Mutex<Option<PreparedKey>>>,
+    ahead: Arc<ahead::Ahead>,
 }
 
 impl std::fmt::Debug for AsyncClient {
@@ -246,58 +249,36 @@ impl AsyncClient {
             self.encryptor.encrypt_fresh_into(frames, &mut data)?;
             return self.classify_tensors(&data, frames.len()).await;
         }
-        let key = match self.take_prepared() {
-            Some(key) => key,
-            None => self.encryptor.prepare()?,
-        };
-        self.encryptor
-            .encrypt_prepared_into(&frames[0], key, &mut data)?;
+        let paused = self.ahead.caller_paused();
+        match self.ahead.take() {
+            Some(key) => self
+                .encryptor
+                .encrypt_prepared_into(&frames[0], key, &mut data)?,
+            None => {
+                // The same work as a preparation, timed as one: a slow
+                // first preparation (a cold thread) must not keep a caller
+                // with shorter pauses from ever preparing again.
+                let start = std::time::Instant::now();
+                self.encryptor.encrypt_fresh_into(frames, &mut data)?;
+                self.ahead.took(start.elapsed());
+            }
+        }
         let answer = self.classify_tensors(&data, 1).await;
-        self.prepare_next();
+        // Stamped before the preparation starts: a caller that waits for
+        // the key to be ready has then always paused as long as it took.
+        self.ahead.answered();
+        if paused {
+            self.ahead.prepare_next(self.encryptor.clone());
+        }
         answer
     }
 
     /// Whether the next frame's key is already prepared
-    /// (`ClientConfig::prepare_ahead`): false before the first answer and
-    /// while the background work still runs. A client whose frames find it
-    /// false has too little idle time between them to gain from preparing.
+    /// (`ClientConfig::prepare_ahead`): false before the first answer,
+    /// while the background work still runs, and while the caller sends
+    /// frames back to back (then nothing is prepared).
     pub fn key_ready(&self) -> bool {
-        self.ahead
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_some()
-    }
-
-    fn take_prepared(&self) -> Option<PreparedKey> {
-        // A poisoned lock only means a preparing thread panicked; whatever
-        // it left is still a whole key or nothing.
-        self.ahead.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-
-    /// Prepares the next frame's key off the request path. A key left by
-    /// an earlier call is replaced (and zeroed); a failure leaves none, and
-    /// the next frame prepares its own and reports the error.
-    fn prepare_next(&self) {
-        let (encryptor, slot) = (self.encryptor.clone(), self.ahead.clone());
-        let work = move || {
-            let key = encryptor.prepare().ok();
-            *slot.lock().unwrap_or_else(|e| e.into_inner()) = key;
-        };
-        // Waking a blocking-pool thread is a system call (about 2 us here,
-        // paid before this call returns). On a multi-thread runtime a task
-        // spawned from a worker waits in that worker's own slot without
-        // waking anyone, and runs, paying for the wake, once the caller
-        // yields, which a camera does between frames. A current-thread
-        // runtime (the blocking `Client`'s) runs tasks only inside its next
-        // call, so there the thread is woken now.
-        use tokio::runtime::{Handle, RuntimeFlavor};
-        if Handle::current().runtime_flavor() == RuntimeFlavor::MultiThread {
-            drop(tokio::spawn(async {
-                drop(tokio::task::spawn_blocking(work));
-            }));
-        } else {
-            drop(tokio::task::spawn_blocking(work));
-        }
+        self.ahead.ready()
     }
 
     /// Classifies encryptions made earlier by this client's encryptor.
