@@ -432,6 +432,54 @@ async fn the_client_classifies_and_refuses_a_mismatched_server() {
         assert_eq!(one.logits.len(), 10);
     }
 
+    // Another k, another normalisation, another corpus: refused before sending.
+    let k2 = spec.with_params(spec.params().with_k(2).unwrap()).unwrap();
+    let err = AsyncClient::connect(&server.url, NAME, encryptor(k2), ClientConfig::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ServerMismatch(ref m) if m.contains("encryption parameters")),
+        "{err}"
+    );
+    let other_norm = ModelSpec::new(NAME, spec.geometry(), vec![0.5], vec![0.5], *spec.params())
+        .unwrap()
+        .with_pool_fingerprint(spec.pool_fingerprint().map(String::from));
+    let err = AsyncClient::connect(
+        &server.url,
+        NAME,
+        encryptor(other_norm),
+        ClientConfig::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::ServerMismatch(ref m) if m.contains("normalisation")),
+        "{err}"
+    );
+    let err = AsyncClient::connect(&server.url, "nope", enc.clone(), ClientConfig::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Server { status: 404, .. }), "{err}");
+    server.stop().await;
+
+    // Nothing listening: a transport error, not a hang.
+    let err = AsyncClient::connect(&server_url_nobody(), NAME, enc, ClientConfig::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err}");
+}
+
+/// `ClientConfig::prepare_ahead`: keys prepared in the pauses between
+/// frames (async and blocking clients), none while frames come back to back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepare_ahead_prepares_in_pauses_only() {
+    let server = start(ServerConfig::default()).await;
+    let spec = model().spec().clone();
+    let enc = encryptor(spec.clone());
+    let test = dataset::fashion_mnist(None, Split::Test).unwrap();
+    let frames = test
+        .preprocess(0..60, &mut Preprocessor::new(&spec))
+        .unwrap();
     // Frame by frame with each next key prepared in the background: the
     // split encryption classifies as well.
     let mut config = ClientConfig::default();
@@ -505,41 +553,7 @@ async fn the_client_classifies_and_refuses_a_mismatched_server() {
         "blocking: keys ready after pauses: {ready:?}"
     );
 
-    // Another k, another normalisation, another corpus: refused before sending.
-    let k2 = spec.with_params(spec.params().with_k(2).unwrap()).unwrap();
-    let err = AsyncClient::connect(&server.url, NAME, encryptor(k2), ClientConfig::default())
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(err, Error::ServerMismatch(ref m) if m.contains("encryption parameters")),
-        "{err}"
-    );
-    let other_norm = ModelSpec::new(NAME, spec.geometry(), vec![0.5], vec![0.5], *spec.params())
-        .unwrap()
-        .with_pool_fingerprint(spec.pool_fingerprint().map(String::from));
-    let err = AsyncClient::connect(
-        &server.url,
-        NAME,
-        encryptor(other_norm),
-        ClientConfig::default(),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        matches!(err, Error::ServerMismatch(ref m) if m.contains("normalisation")),
-        "{err}"
-    );
-    let err = AsyncClient::connect(&server.url, "nope", enc.clone(), ClientConfig::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Server { status: 404, .. }), "{err}");
     server.stop().await;
-
-    // Nothing listening: a transport error, not a hang.
-    let err = AsyncClient::connect(&server_url_nobody(), NAME, enc, ClientConfig::default())
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Transport(_)), "{err}");
 }
 
 /// A camera's pause between frames (30 frames a second leave 33 ms), many
