@@ -157,6 +157,12 @@ impl Outcome {
     }
 }
 
+/// The median of `v` (sorted in place); NaN when empty.
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
 /// `total` requests from `concurrency` workers, each request a body of `bodies`.
 async fn load(url: &str, bodies: Arc<Bodies>, concurrency: usize, total: usize) -> Outcome {
     let client = http();
@@ -384,10 +390,7 @@ fn main() {
         let m: Vec<[f64; 3]> = ms
             .iter_mut()
             .map(|p| {
-                p.each_mut().map(|v| {
-                    v.sort_by(f64::total_cmp);
-                    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
-                })
+                p.each_mut().map(|v| median(v))
             })
             .collect();
         let plain = m[1][0];
@@ -430,10 +433,7 @@ fn main() {
                 }
             }
         }
-        let [plain, ahead, on_path] = times.map(|mut v| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        });
+        let [plain, ahead, on_path] = times.map(|mut v| median(&mut v));
         println!(
             "\nback to back in blocks of {block} requests of one kind, {rounds} rounds, medians:\n  \
              plain {plain:.3} ms, prepare_ahead {ahead:.3} ms ({:.3}x), encrypting on the path {on_path:.3} ms ({:.3}x)",

@@ -242,10 +242,10 @@ impl AsyncClient {
         // Encrypted straight into the request's tensor buffer. The encryptor's
         // geometry was matched to the server's at connect time.
         let mut data = vec![0f32; frames.len() * self.remote.geometry().len()];
-        let ahead = self.config.prepare_ahead
+        let split = self.config.prepare_ahead
             && frames.len() == 1
             && self.encryptor.backend() == Backend::Cpu;
-        if !ahead {
+        if !split {
             self.encryptor.encrypt_fresh_into(frames, &mut data)?;
             return self.classify_tensors(&data, frames.len()).await;
         }

@@ -60,14 +60,20 @@ fn encryptor(spec: ModelSpec) -> Arc<Encryptor> {
     Arc::new(Encryptor::new(spec, &PublicPool::bundled().unwrap(), BackendChoice::Cpu).unwrap())
 }
 
-/// `n` encryptions of the first Fashion-MNIST test images, laid end to end.
-fn encrypted_batch(n: usize) -> Vec<f32> {
-    let spec = model().spec().clone();
+/// The Fashion-MNIST test split (for its labels) and its first `n` images
+/// preprocessed for the bundled model.
+fn test_frames(n: usize) -> (dataset::Dataset, Vec<edgehide::PlainTensor>) {
     let test = dataset::fashion_mnist(None, Split::Test).unwrap();
     let frames = test
-        .preprocess(0..n, &mut Preprocessor::new(&spec))
+        .preprocess(0..n, &mut Preprocessor::new(model().spec()))
         .unwrap();
-    encryptor(spec)
+    (test, frames)
+}
+
+/// `n` encryptions of the first Fashion-MNIST test images, laid end to end.
+fn encrypted_batch(n: usize) -> Vec<f32> {
+    let (_, frames) = test_frames(n);
+    encryptor(model().spec().clone())
         .encrypt_batch_fresh(&frames)
         .unwrap()
         .into_iter()
@@ -401,11 +407,8 @@ async fn the_client_classifies_and_refuses_a_mismatched_server() {
     let server = start(ServerConfig::default()).await;
     let spec = model().spec().clone();
     let enc = encryptor(spec.clone());
-    let test = dataset::fashion_mnist(None, Split::Test).unwrap();
     let n = 200;
-    let frames = test
-        .preprocess(0..n, &mut Preprocessor::new(&spec))
-        .unwrap();
+    let (test, frames) = test_frames(n);
     for payload in [Payload::F32, Payload::F16] {
         let mut config = ClientConfig::default();
         config.payload = payload;
@@ -474,12 +477,8 @@ async fn the_client_classifies_and_refuses_a_mismatched_server() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prepare_ahead_prepares_in_pauses_only() {
     let server = start(ServerConfig::default()).await;
-    let spec = model().spec().clone();
-    let enc = encryptor(spec.clone());
-    let test = dataset::fashion_mnist(None, Split::Test).unwrap();
-    let frames = test
-        .preprocess(0..60, &mut Preprocessor::new(&spec))
-        .unwrap();
+    let enc = encryptor(model().spec().clone());
+    let (test, frames) = test_frames(60);
     // Frame by frame with each next key prepared in the background: the
     // split encryption classifies as well.
     let mut config = ClientConfig::default();
