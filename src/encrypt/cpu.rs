@@ -197,13 +197,12 @@ pub(crate) struct Scratch {
     inside: Vec<bool>,
     blended: Vec<f32>,
     words: Vec<u32>,
-    /// The AVX-512 kernel's taps: per slot and run of sixteen outputs, and
-    /// the horizontal weights padded to whole runs.
+    /// The AVX-512 kernel's taps and horizontal weights: per slot and run
+    /// of sixteen outputs.
     #[cfg(target_arch = "x86_64")]
     chunks: Vec<avx512::ChunkTaps>,
     #[cfg(target_arch = "x86_64")]
     plans: Vec<avx512::SlotPlan>,
-    tx: Vec<f32>,
     /// Per slot, the current output row's two source rows blended (floats).
     vrows: Vec<f32>,
 }
@@ -228,7 +227,6 @@ impl Scratch {
         self.col_j.zeroize();
         self.sampled.zeroize();
         self.blended.zeroize();
-        self.tx.zeroize();
         self.vrows.zeroize();
         self.inside.zeroize();
         for taps in [&mut self.cols, &mut self.rows] {

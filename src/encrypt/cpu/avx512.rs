@@ -60,6 +60,8 @@ pub(super) struct ChunkTaps {
     /// top-left, top-right, bottom-left and bottom-right texels; half the
     /// loads.
     idx: [[u8; 64]; 4],
+    /// The outputs' horizontal weights (zero past the row's end).
+    tx: [f32; LANES],
     /// Source column of the window's first byte (negative for a shifted image).
     base: i32,
     narrow: bool,
@@ -72,6 +74,7 @@ impl Default for ChunkTaps {
     fn default() -> Self {
         ChunkTaps {
             idx: [[ZERO_BYTE; 64]; 4],
+            tx: [0.0; LANES],
             base: 0,
             narrow: false,
             load: [0; 2],
@@ -114,6 +117,9 @@ pub(super) struct SlotPlan {
     float: bool,
     lo: i32,
     len: usize,
+    /// Blocks of sixteen blended floats that lie inside the image's width
+    /// (plain loads, no mask).
+    inside: (usize, usize),
 }
 
 /// Fills the per-frame taps. False when some run of sixteen outputs spans
@@ -124,7 +130,6 @@ fn plan(key: &OneTimeKey, pool: &PreparedPool, s: &mut Scratch) -> bool {
     let (h, w) = (g.height, g.width);
     s.rows.clear();
     s.cols.clear();
-    s.tx.clear();
     wipe(&mut s.chunks, &mut s.plans);
     for slot in key.slots() {
         let e = &pool.entries[slot.image as usize];
@@ -152,23 +157,35 @@ fn plan(key: &OneTimeKey, pool: &PreparedPool, s: &mut Scratch) -> bool {
             return false;
         }
         let float = span < FLOAT_WINDOW;
-        // A run's float table starts at its first column, or earlier near the
-        // row's end, so that tables stay inside lo..hi (blending columns
-        // past hi would read past the crop, often past the image).
-        let table = |base: i32| base.min(hi - FLOAT_WINDOW).max(lo);
+        let len = ((hi - lo).max(FLOAT_WINDOW) as usize).next_multiple_of(LANES);
+        // A run's float table: the two whole blocks of the blended row that
+        // hold its columns when they fit (64-byte aligned, so neither load
+        // splits a cache line), else from its first column, or earlier near
+        // the row's end, so that it stays inside the row.
+        let table = |base: i32, top: i32| {
+            let block = lo + (base - lo) / LANES as i32 * LANES as i32;
+            if top < block + FLOAT_WINDOW && block - lo + FLOAT_WINDOW <= len as i32 {
+                block
+            } else {
+                base.min(hi - FLOAT_WINDOW).max(lo)
+            }
+        };
+        // Block b covers columns lo + 16b .. lo + 16b + 16.
+        let first = ((-lo).max(0) as usize).div_ceil(LANES);
+        let end = ((e.width as i32 - lo).max(0) as usize / LANES).min(len / LANES);
         s.plans.push(SlotPlan {
             float,
             lo,
-            len: ((hi - lo).max(FLOAT_WINDOW) as usize).next_multiple_of(LANES),
+            len,
+            inside: (first.min(end), end),
         });
         for x0 in (0..w).step_by(LANES) {
             let (taps, base, top) = taps_of(x0);
-            let n = taps.len();
             let mut c = ChunkTaps::default();
             if float {
                 // idx[0] / idx[1] as sixteen u32: the left / right texel's
                 // place in the table loaded from blended-row float `base`.
-                let start = table(base);
+                let start = table(base, top);
                 c.base = start - lo;
                 for (l, t) in taps.iter().enumerate() {
                     let at = 4 * l..4 * l + 4;
@@ -198,14 +215,16 @@ fn plan(key: &OneTimeKey, pool: &PreparedPool, s: &mut Scratch) -> bool {
                     [first, bit_range(lo - 64, (hi - 64).min(63))]
                 };
             }
+            for (l, t) in taps.iter().enumerate() {
+                c.tx[l] = t.t;
+            }
             s.chunks.push(c);
-            s.tx.extend(taps.iter().map(|t| t.t));
-            s.tx.extend(std::iter::repeat_n(0.0, LANES - n));
         }
     }
     let stride = s.plans.iter().map(|p| p.len).max().unwrap_or(0);
     s.vrows.clear();
-    s.vrows.resize(stride * s.plans.len(), 0.0);
+    // Room to start the rows on a 64-byte boundary (`encrypt`).
+    s.vrows.resize(stride * s.plans.len() + LANES - 1, 0.0);
     true
 }
 
@@ -232,20 +251,23 @@ pub(super) fn encrypt(
     // compiled for.
     // One copy per slot count, so the slot loop unrolls and each slot's
     // row pointers and weight stay in registers.
-    let mut v = std::mem::take(&mut s.vrows);
+    let mut rows = std::mem::take(&mut s.vrows);
+    let a = rows.as_ptr().align_offset(64).min(LANES - 1);
+    let n = rows.len() - (LANES - 1);
+    let v = &mut rows[a..a + n];
     unsafe {
         match key.slots().len() {
-            0 => run::<0>(x, key, pool, affine, out, s, &mut v),
-            1 => run::<1>(x, key, pool, affine, out, s, &mut v),
-            2 => run::<2>(x, key, pool, affine, out, s, &mut v),
-            3 => run::<3>(x, key, pool, affine, out, s, &mut v),
-            4 => run::<4>(x, key, pool, affine, out, s, &mut v),
-            5 => run::<5>(x, key, pool, affine, out, s, &mut v),
-            6 => run::<6>(x, key, pool, affine, out, s, &mut v),
-            _ => run::<7>(x, key, pool, affine, out, s, &mut v),
+            0 => run::<0>(x, key, pool, affine, out, s, v),
+            1 => run::<1>(x, key, pool, affine, out, s, v),
+            2 => run::<2>(x, key, pool, affine, out, s, v),
+            3 => run::<3>(x, key, pool, affine, out, s, v),
+            4 => run::<4>(x, key, pool, affine, out, s, v),
+            5 => run::<5>(x, key, pool, affine, out, s, v),
+            6 => run::<6>(x, key, pool, affine, out, s, v),
+            _ => run::<7>(x, key, pool, affine, out, s, v),
         }
     }
-    s.vrows = v;
+    s.vrows = rows;
     true
 }
 
@@ -282,7 +304,7 @@ unsafe fn run<const S: usize>(
     let slots = key.slots();
     assert!(slots.len() == S && weights.len() == S + 1);
     assert!(x.is_none_or(|x| x.len() == g.len()) && out.len() == g.len());
-    assert!(s.chunks.len() == S * nq && s.tx.len() == S * nq * LANES);
+    assert!(s.chunks.len() == S * nq);
     assert!(s.rows.len() == S * h && (x.is_none() || s.words.len() > g.len().div_ceil(32)));
     assert!(s.plans.len() == S && v.len().is_multiple_of(S.max(1)));
     let stride = v.len() / S.max(1);
@@ -348,25 +370,15 @@ unsafe fn run<const S: usize>(
             }
             let e = &pool.entries[slots[si].image as usize];
             let dst = &mut v[si * stride..si * stride + p.len];
-            for (b, block) in dst.chunks_exact_mut(LANES).enumerate() {
+            let (first, end) = match (r.r0, r.r1) {
+                (Some(_), Some(_)) => p.inside,
+                _ => (0, 0),
+            };
+            let blocks = dst.len() / LANES;
+            // Blocks partly or wholly outside the image: columns inside it
+            // read, black (zero) outside it.
+            for b in (0..first).chain(end..blocks) {
                 let col = p.lo + (b * LANES) as i32;
-                if let (Some(r0), Some(r1), true) =
-                    (r.r0, r.r1, col >= 0 && col + LANES as i32 <= e.width as i32)
-                {
-                    // The usual case: the block lies inside both rows, so
-                    // plain loads (no mask to build).
-                    // SAFETY: columns col..col + LANES are inside both rows
-                    // (checked above); `block` holds LANES floats.
-                    unsafe {
-                        let f = |p: *const u8| {
-                            let bytes = _mm_loadu_si128(p.add(col as usize) as *const __m128i);
-                            _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes))
-                        };
-                        _mm512_storeu_ps(block.as_mut_ptr(), lerp(f(r0), f(r1), r.ty));
-                    }
-                    continue;
-                }
-                // Columns inside the image; black (zero) outside it.
                 let m = bit_range(-col, e.width as i32 - col) as __mmask16;
                 let bytes = |p: Option<*const u8>| match p {
                     // SAFETY: only the bytes inside the row are read (the
@@ -377,8 +389,30 @@ unsafe fn run<const S: usize>(
                     None => _mm_setzero_si128(),
                 };
                 let f = |p| _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes(p)));
-                // SAFETY: `block` holds LANES floats.
-                unsafe { _mm512_storeu_ps(block.as_mut_ptr(), lerp(f(r.r0), f(r.r1), r.ty)) };
+                // SAFETY: block b holds LANES floats (b < blocks).
+                unsafe {
+                    _mm512_storeu_ps(
+                        dst.as_mut_ptr().add(b * LANES),
+                        lerp(f(r.r0), f(r.r1), r.ty),
+                    )
+                };
+            }
+            if let (Some(r0), Some(r1)) = (r.r0, r.r1) {
+                // The usual case, in a loop of its own: blocks inside both
+                // rows, plain loads, no mask to build.
+                // SAFETY: for b in first..end, columns lo + 16b .. + 16 lie
+                // inside the rows (`inside`), and block b inside `dst`.
+                unsafe {
+                    let f = |p: *const u8, col: usize| {
+                        let bytes = _mm_loadu_si128(p.add(col) as *const __m128i);
+                        _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes))
+                    };
+                    let d = dst.as_mut_ptr();
+                    for b in first..end {
+                        let col = (p.lo + (b * LANES) as i32) as usize;
+                        _mm512_storeu_ps(d.add(b * LANES), lerp(f(r0, col), f(r1, col), r.ty));
+                    }
+                }
             }
         }
     };
@@ -421,8 +455,8 @@ unsafe fn run<const S: usize>(
                     |n: usize| unsafe { _mm512_load_si512(ct.idx[n].as_ptr() as *const __m512i) };
                 let texel = |a, n, b| _mm512_cvtepi32_ps(_mm512_permutex2var_epi8(a, idx(n), b));
                 let base = ct.base as isize;
-                // SAFETY: `tx` holds LANES values per run (asserted length).
-                let t = unsafe { _mm512_loadu_ps(s.tx.as_ptr().add((si * nq + q) * LANES)) };
+                // SAFETY: `tx` holds LANES floats, 64-byte aligned.
+                let t = unsafe { _mm512_load_ps(ct.tx.as_ptr()) };
                 if s.plans[si].float {
                     // SAFETY: the table lies inside the slot's row (asserted).
                     let (t0, t1) = unsafe {
