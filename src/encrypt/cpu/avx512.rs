@@ -378,8 +378,9 @@ unsafe fn run<const S: usize>(
                 _ => (0, 0),
             };
             let blocks = dst.len() / LANES;
-            // Blocks partly or wholly outside the image: columns inside it
-            // read, black (zero) outside it.
+            // Blocks partly or wholly outside the image's width, and every
+            // block of a row with a source row above or below the image:
+            // what lies inside the image read, black (zero) outside it.
             for b in (0..first).chain(end..blocks) {
                 let col = p.lo + (b * LANES) as i32;
                 let m = bit_range(-col, e.width as i32 - col) as __mmask16;
