@@ -174,13 +174,16 @@ fn plan(key: &OneTimeKey, pool: &PreparedPool, s: &mut Scratch) -> bool {
             }
         };
         // Block b covers columns lo + 16b .. lo + 16b + 16.
-        let first = ((-lo).max(0) as usize).div_ceil(LANES);
-        let end = ((e.width as i32 - lo).max(0) as usize / LANES).min(len / LANES);
+        let inside = {
+            let first = ((-lo).max(0) as usize).div_ceil(LANES);
+            let end = ((e.width as i32 - lo).max(0) as usize / LANES).min(len / LANES);
+            (first.min(end), end)
+        };
         s.plans.push(SlotPlan {
             float,
             lo,
             len,
-            inside: (first.min(end), end),
+            inside,
         });
         for x0 in (0..w).step_by(LANES) {
             let (taps, base, top) = taps_of(x0);
