@@ -387,12 +387,7 @@ fn main() {
                 ms[path][0].push(t.elapsed().as_secs_f64() * 1e3);
             }
         }
-        let m: Vec<[f64; 3]> = ms
-            .iter_mut()
-            .map(|p| {
-                p.each_mut().map(|v| median(v))
-            })
-            .collect();
+        let m: Vec<[f64; 3]> = ms.iter_mut().map(|p| p.each_mut().map(|v| median(v))).collect();
         let plain = m[1][0];
         println!(
             "\nend to end, one frame per request, concurrency 1, {}, medians of {n} rounds (paths in random order):",
