@@ -6,6 +6,11 @@
 //!     cargo bench --bench serve        # full run, prints the tables
 //!     cargo bench --bench serve -- e2e # only the end-to-end comparison
 //!     cargo bench --bench serve -- e2e paced # the same, 1 ms idle per request
+//!     cargo bench --bench serve -- e2e split # client and server on their own cores
+//!
+//! With `split` (any mode) the load generator runs on the last CPU it may use
+//! and every server it starts on the others. Otherwise they share all cores,
+//! and so their caches, which a device and a remote server never do.
 //!
 //! Back to back, `e2e` also times a `prepare_ahead` client in blocks of one
 //! kind of request (it prepares nothing without pauses).
@@ -41,6 +46,55 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `split`: the CPUs for the servers, once the load generator has pinned
+/// itself to the last one.
+static SERVER_CPUS: std::sync::OnceLock<libc::cpu_set_t> = std::sync::OnceLock::new();
+
+/// Pins the calling thread (and the threads it starts later) to the last
+/// CPU it may use and records the others for the servers. Call before the
+/// runtime starts its workers.
+fn split_cpus() -> (Vec<usize>, usize) {
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: cpu_set_t is a plain bit array (all zeros: the empty set),
+    // and the pointers passed are to live sets of the size given.
+    unsafe {
+        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
+        assert_eq!(libc::sched_getaffinity(0, size, &mut allowed), 0);
+        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+            .filter(|&c| libc::CPU_ISSET(c, &allowed))
+            .collect();
+        let (&client, servers) = cpus.split_last().unwrap();
+        assert!(!servers.is_empty(), "split needs at least two CPUs");
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(client, &mut set);
+        assert_eq!(libc::sched_setaffinity(0, size, &set), 0);
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        for &c in servers {
+            libc::CPU_SET(c, &mut set);
+        }
+        SERVER_CPUS.set(set).unwrap();
+        (servers.to_vec(), client)
+    }
+}
+
+/// Starts a server, on the servers' CPUs under `split`.
+fn spawn_server(cmd: &mut Command) -> Proc {
+    if let Some(&set) = SERVER_CPUS.get() {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: the closure runs between fork and exec and makes one
+        // system call, which is async-signal-safe.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    }
+    Proc(cmd.stdout(Stdio::null()).spawn().unwrap())
+}
+
 struct Proc(Child);
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -72,7 +126,7 @@ async fn wait_ready(url: &str) {
 }
 
 fn edgehide_server(port: u16, max_batch: usize, queue: usize, delay_ms: &str) -> Proc {
-    Proc(
+    spawn_server(
         Command::new(env!("CARGO_BIN_EXE_edgehide"))
             .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
             .args([
@@ -83,10 +137,7 @@ fn edgehide_server(port: u16, max_batch: usize, queue: usize, delay_ms: &str) ->
             ])
             .args(["--max-delay-ms", delay_ms])
             .arg("--model")
-            .arg(model_path())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .arg(model_path()),
     )
 }
 
@@ -101,14 +152,11 @@ fn python_peer(port: u16) -> Option<Proc> {
         eprintln!("python peer skipped: .venv lacks fastapi/uvicorn (scripts/install-deps.sh)");
         return None;
     }
-    Some(Proc(
+    Some(spawn_server(
         Command::new(python)
             .arg(root().join("benches/peer_fastapi.py"))
             .arg(model_path())
-            .arg(port.to_string())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap(),
+            .arg(port.to_string()),
     ))
 }
 
@@ -241,6 +289,10 @@ fn row(name: &str, c: usize, o: &Outcome) -> String {
 fn main() {
     let full = std::env::args().any(|a| a == "--bench");
     let only_e2e = std::env::args().any(|a| a == "e2e");
+    if std::env::args().any(|a| a == "split") {
+        let (servers, client) = split_cpus();
+        println!("split: servers on CPUs {servers:?}, load generator on CPU {client}\n");
+    }
     let rt = tokio::runtime::Runtime::new().unwrap();
     let spec = edgehide::infer::Model::load(&model_path(), None)
         .unwrap()
