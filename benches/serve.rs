@@ -50,31 +50,48 @@ fn free_port() -> u16 {
 /// itself to the last one.
 static SERVER_CPUS: std::sync::OnceLock<libc::cpu_set_t> = std::sync::OnceLock::new();
 
-/// Pins the calling thread (and the threads it starts later) to the last
-/// CPU it may use and records the others for the servers. Call before the
-/// runtime starts its workers.
-fn split_cpus() -> (Vec<usize>, usize) {
-    let size = std::mem::size_of::<libc::cpu_set_t>();
-    // SAFETY: cpu_set_t is a plain bit array (all zeros: the empty set),
-    // and the pointers passed are to live sets of the size given.
-    unsafe {
-        let mut allowed: libc::cpu_set_t = std::mem::zeroed();
-        assert_eq!(libc::sched_getaffinity(0, size, &mut allowed), 0);
-        let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
-            .filter(|&c| libc::CPU_ISSET(c, &allowed))
-            .collect();
-        let (&client, servers) = cpus.split_last().unwrap();
-        assert!(!servers.is_empty(), "split needs at least two CPUs");
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(client, &mut set);
-        assert_eq!(libc::sched_setaffinity(0, size, &set), 0);
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        for &c in servers {
-            libc::CPU_SET(c, &mut set);
-        }
-        SERVER_CPUS.set(set).unwrap();
-        (servers.to_vec(), client)
+fn cpu_set(cpus: &[usize]) -> libc::cpu_set_t {
+    // SAFETY: cpu_set_t is a plain bit array (all zeros: the empty set).
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    for &c in cpus {
+        // SAFETY: `set` is a live set; CPU_SET ignores CPUs past its size.
+        unsafe { libc::CPU_SET(c, &mut set) };
     }
+    set
+}
+
+/// Restricts the calling thread (and the threads and processes it starts
+/// later) to `set`. One system call, so safe between fork and exec too.
+fn pin(set: &libc::cpu_set_t) -> std::io::Result<()> {
+    // SAFETY: `set` is a live set of the size given.
+    match unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), set) } {
+        0 => Ok(()),
+        _ => Err(std::io::Error::last_os_error()),
+    }
+}
+
+/// Pins the calling thread to the last CPU it may use and records the
+/// others for the servers. Call before the runtime starts its workers.
+fn split_cpus() -> (Vec<usize>, usize) {
+    let mut allowed = cpu_set(&[]);
+    // SAFETY: `allowed` is a live set of the size given.
+    let rc =
+        unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut allowed) };
+    assert_eq!(
+        rc,
+        0,
+        "sched_getaffinity: {}",
+        std::io::Error::last_os_error()
+    );
+    let cpus: Vec<usize> = (0..libc::CPU_SETSIZE as usize)
+        // SAFETY: `allowed` is a live set.
+        .filter(|&c| unsafe { libc::CPU_ISSET(c, &allowed) })
+        .collect();
+    let (&client, servers) = cpus.split_last().unwrap();
+    assert!(!servers.is_empty(), "split needs at least two CPUs");
+    pin(&cpu_set(&[client])).unwrap();
+    SERVER_CPUS.set(cpu_set(servers)).unwrap();
+    (servers.to_vec(), client)
 }
 
 /// Starts a server, on the servers' CPUs under `split`.
@@ -83,14 +100,7 @@ fn spawn_server(cmd: &mut Command) -> Proc {
         use std::os::unix::process::CommandExt;
         // SAFETY: the closure runs between fork and exec and makes one
         // system call, which is async-signal-safe.
-        unsafe {
-            cmd.pre_exec(move || {
-                if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
+        unsafe { cmd.pre_exec(move || pin(&set)) };
     }
     Proc(cmd.stdout(Stdio::null()).spawn().unwrap())
 }
