@@ -5,5 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/install-deps.sh
-cargo build --release --locked --quiet
+echo "building the edgehide binary (release; a few minutes the first time)" >&2
+cargo build --release --locked -p edgehide-cli
 exec target/release/edgehide demo "$@"

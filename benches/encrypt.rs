@@ -5,6 +5,7 @@
 use std::hint::black_box;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use edgehide::hazmat::EncryptorHazmat;
 use edgehide::{
     BackendChoice, Encryptor, FrameRef, ModelSpec, PixelFormat, PlainTensor, Preprocessor,
     PublicPool,
@@ -13,7 +14,7 @@ use edgehide::{
 fn input(spec: &ModelSpec) -> PlainTensor {
     let (w, h) = (640u32, 480u32);
     let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 31 % 251) as u8).collect();
-    edgehide::frame::preprocess(
+    edgehide::hazmat::preprocess(
         &FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8).unwrap(),
         spec,
     )
@@ -87,7 +88,9 @@ fn bench_geometry(c: &mut Criterion, name: &str, spec: ModelSpec, pool: &PublicP
         )
     });
 
-    let xs: Vec<PlainTensor> = (0..64).map(|_| x.clone()).collect();
+    let xs: Vec<PlainTensor> = (0..64)
+        .map(|_| PlainTensor::new(x.geometry(), x.data().to_vec()).unwrap())
+        .collect();
     g.throughput(Throughput::Elements(64));
     g.bench_function("cpu_fast_batch64", |b| {
         b.iter_batched(

@@ -1,8 +1,6 @@
-//! The crate's one error type.
-//!
-//! Every variant has a stable numeric code (`Error::code`) so that the C and
-//! JNI bridges can report it without parsing strings. Messages never contain
-//! key material or pixel data.
+//! The device library's error type. Messages never contain key material or
+//! pixel data. (The language bridges map variants to their own stable
+//! numeric codes.)
 
 use std::path::PathBuf;
 
@@ -15,7 +13,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// An encryption parameter is out of its documented range.
     #[error("invalid parameter `{name}`: {reason}")]
-    InvalidParams { name: &'static str, reason: String },
+    InvalidParams {
+        /// The parameter.
+        name: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
 
     /// A model sidecar (`ModelSpec`) is malformed or inconsistent.
     #[error("invalid model spec: {0}")]
@@ -28,7 +31,9 @@ pub enum Error {
     /// A preprocessed tensor has the wrong shape for the model.
     #[error("tensor shape {got:?} does not match the model's {expected:?}")]
     ShapeMismatch {
+        /// The model's `[C, H, W]`.
         expected: [usize; 3],
+        /// The tensor's.
         got: [usize; 3],
     },
 
@@ -39,6 +44,14 @@ pub enum Error {
     /// The public pool is empty, corrupt, or does not fit the model.
     #[error("invalid public pool: {0}")]
     InvalidPool(String),
+
+    /// An IDX file (a dataset's images or labels) is corrupt.
+    #[error("invalid IDX file: {0}")]
+    InvalidIdx(String),
+
+    /// A sidecar or a server names a scheme this build does not know.
+    #[error("unknown encryption scheme {0:?}")]
+    UnknownScheme(String),
 
     /// A key was made for another pool or other parameters than the encryptor's.
     #[error("key does not belong to this encryptor: {0}")]
@@ -58,13 +71,20 @@ pub enum Error {
     // (anyhow's `{:#}`) do not print it twice.
     #[error("{}: {cause}", path.display())]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         cause: std::io::Error,
     },
 
     /// An image file could not be decoded.
     #[error("cannot decode image {}: {reason}", path.display())]
-    ImageDecode { path: PathBuf, reason: String },
+    ImageDecode {
+        /// The file.
+        path: PathBuf,
+        /// The decoder's reason.
+        reason: String,
+    },
 
     /// The GPU backend failed (device lost, out of memory, validation).
     #[error("GPU error: {0}")]
@@ -74,21 +94,18 @@ pub enum Error {
     #[error("no GPU adapter available: {0}")]
     NoGpu(String),
 
-    /// ONNX Runtime could not be loaded or failed to run a model.
-    #[error("ONNX Runtime: {0}")]
-    Runtime(String),
-
-    /// A model does not match its sidecar (input shape, classes).
-    #[error("model does not match its sidecar: {0}")]
-    ModelMismatch(String),
-
     /// The server could not be reached or did not answer in time.
     #[error("transport: {0}")]
     Transport(String),
 
     /// The server answered with an error status.
     #[error("server answered {status}: {message}")]
-    Server { status: u16, message: String },
+    Server {
+        /// The HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
 
     /// The server's model expects other encryption parameters than this
     /// device's encryptor uses; nothing was sent.
@@ -101,32 +118,6 @@ pub enum Error {
 }
 
 impl Error {
-    /// A stable number per variant, for the language bridges. Never reuse a
-    /// retired number.
-    pub fn code(&self) -> u32 {
-        match self {
-            Error::InvalidParams { .. } => 1,
-            Error::InvalidSpec(_) => 2,
-            Error::InvalidFrame(_) => 3,
-            Error::ShapeMismatch { .. } => 4,
-            Error::NonFinite(_) => 5,
-            Error::InvalidPool(_) => 6,
-            Error::KeyMismatch(_) => 7,
-            Error::Entropy(_) => 8,
-            Error::CoefficientsUnsatisfiable(_) => 9,
-            Error::Io { .. } => 10,
-            Error::ImageDecode { .. } => 11,
-            Error::Gpu(_) => 12,
-            Error::NoGpu(_) => 13,
-            Error::Runtime(_) => 14,
-            Error::ModelMismatch(_) => 15,
-            Error::Transport(_) => 16,
-            Error::Server { .. } => 17,
-            Error::ServerMismatch(_) => 18,
-            Error::Protocol(_) => 19,
-        }
-    }
-
     pub(crate) fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),

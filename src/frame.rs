@@ -12,8 +12,10 @@
 
 use fast_image_resize as fr;
 
+use zeroize::Zeroize;
+
+use crate::color::luma;
 use crate::error::{Error, Result};
-use crate::pool::luma;
 use crate::spec::{Affine, Geometry, ModelSpec};
 
 /// Largest accepted frame side, in pixels.
@@ -23,9 +25,13 @@ pub const MAX_FRAME_SIDE: u32 = 16384;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PixelFormat {
+    /// One byte per pixel, grey.
     Gray8,
+    /// Three bytes per pixel: red, green, blue.
     Rgb8,
+    /// Four bytes per pixel: red, green, blue, alpha (ignored).
     Rgba8,
+    /// Four bytes per pixel: blue, green, red, alpha (ignored).
     Bgra8,
 }
 
@@ -132,12 +138,15 @@ impl<'a> FrameRef<'a> {
         FrameRef::new(data, width, height, row, format)
     }
 
+    /// Width in pixels.
     pub fn width(&self) -> u32 {
         self.width
     }
+    /// Height in pixels.
     pub fn height(&self) -> u32 {
         self.height
     }
+    /// The pixel layout.
     pub fn format(&self) -> PixelFormat {
         self.format
     }
@@ -149,8 +158,9 @@ impl<'a> FrameRef<'a> {
 }
 
 /// A normalised tensor in the model's geometry (C x H x W, channels first):
-/// the private input of one encryption.
-#[derive(Clone, PartialEq)]
+/// the private input of one encryption. Not `Clone` (each copy of a private
+/// frame is one more to wipe); its values are zeroed on drop.
+#[derive(PartialEq)]
 pub struct PlainTensor {
     geometry: Geometry,
     data: Vec<f32>,
@@ -179,31 +189,88 @@ impl PlainTensor {
         }
         Ok(PlainTensor { geometry, data })
     }
+    /// The model geometry.
     pub fn geometry(&self) -> Geometry {
         self.geometry
     }
+    /// The values, channels first.
     pub fn data(&self) -> &[f32] {
         &self.data
     }
 }
 
+impl Drop for PlainTensor {
+    fn drop(&mut self) {
+        self.data.zeroize();
+    }
+}
+
 /// Turns frames of any size and format into model tensors; keeps its resizer
 /// and scratch buffers between frames.
+///
+/// Its own copies of a frame are zeroed as soon as they are used. The
+/// resizer keeps its intermediate rows of the last frame (the next frame of
+/// the same size overwrites them); dropping the preprocessor overwrites
+/// them with a resize of a black frame of the same size.
 pub struct Preprocessor {
     geometry: Geometry,
     affine: Affine,
     resizer: fr::Resizer,
     packed: Vec<u8>,
+    /// The last resize, to overwrite the resizer's buffers on drop.
+    last: Option<LastResize>,
+}
+
+/// What the last resize read: enough to repeat it on a black frame.
+#[derive(Clone, Copy)]
+struct LastResize {
+    width: u32,
+    height: u32,
+    format: PixelFormat,
+    crop: (u64, u64, u64, u64),
 }
 
 impl Preprocessor {
+    /// A preprocessor for `spec`'s geometry and normalisation.
     pub fn new(spec: &ModelSpec) -> Preprocessor {
         Preprocessor {
             geometry: spec.geometry(),
             affine: spec.frame_affine(),
             resizer: fr::Resizer::new(),
             packed: Vec::new(),
+            last: None,
         }
+    }
+
+    /// Resizes `buf` (packed rows of a `width` x `height` frame) cropped to
+    /// `crop` (left, top, width, height) to the model's size.
+    fn resize(
+        &mut self,
+        buf: &[u8],
+        width: u32,
+        height: u32,
+        format: PixelFormat,
+        crop: (u64, u64, u64, u64),
+    ) -> Result<Vec<u8>> {
+        let (mw, mh) = (self.geometry.width as u32, self.geometry.height as u32);
+        let src = fr::images::ImageRef::new(width, height, buf, format.fr_type())
+            .map_err(|e| Error::InvalidFrame(e.to_string()))?;
+        let mut dst = fr::images::Image::new(mw, mh, format.fr_type());
+        let (left, top, cw, ch) = crop;
+        let opts = fr::ResizeOptions::new()
+            .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear))
+            .crop(left as f64, top as f64, cw as f64, ch as f64)
+            .use_alpha(false);
+        self.last = Some(LastResize {
+            width,
+            height,
+            format,
+            crop,
+        });
+        self.resizer
+            .resize(&src, &mut dst, &opts)
+            .map_err(|e| Error::InvalidFrame(format!("resize failed: {e}")))?;
+        Ok(dst.into_vec())
     }
 
     /// Preprocesses one frame (see the module docs for the steps).
@@ -221,7 +288,7 @@ impl Preprocessor {
         let (cx, cy) = ((fw - cw) / 2, (fh - ch) / 2);
         // 2. Resize (or copy when the crop is already the model's size).
         let out_len = g.plane() * bpp;
-        let resized: Vec<u8> = if cw == mw as u64 && ch == mh as u64 {
+        let mut resized: Vec<u8> = if cw == mw as u64 && ch == mh as u64 {
             let mut v = Vec::with_capacity(out_len);
             for y in 0..mh as usize {
                 let row = frame.row(cy as usize + y);
@@ -233,27 +300,21 @@ impl Preprocessor {
             // the frame, a packed frame none. The crop is a resize option, so
             // the filter sees the same neighbouring pixels either way.
             let row_bytes = frame.width as usize * bpp;
-            let buf: &[u8] = if frame.stride == row_bytes {
-                &frame.data[..row_bytes * frame.height as usize]
+            let crop = (cx, cy, cw, ch);
+            if frame.stride == row_bytes {
+                let src = &frame.data[..row_bytes * frame.height as usize];
+                self.resize(src, frame.width, frame.height, frame.format, crop)?
             } else {
-                self.packed.clear();
+                let mut packed = std::mem::take(&mut self.packed);
+                packed.clear();
                 for y in 0..frame.height as usize {
-                    self.packed.extend_from_slice(frame.row(y));
+                    packed.extend_from_slice(frame.row(y));
                 }
-                &self.packed
-            };
-            let (bw, bh, left, top) = (frame.width, frame.height, cx, cy);
-            let src = fr::images::ImageRef::new(bw, bh, buf, frame.format.fr_type())
-                .map_err(|e| Error::InvalidFrame(e.to_string()))?;
-            let mut dst = fr::images::Image::new(mw, mh, frame.format.fr_type());
-            let opts = fr::ResizeOptions::new()
-                .resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Bilinear))
-                .crop(left as f64, top as f64, cw as f64, ch as f64)
-                .use_alpha(false);
-            self.resizer
-                .resize(&src, &mut dst, &opts)
-                .map_err(|e| Error::InvalidFrame(format!("resize failed: {e}")))?;
-            dst.into_vec()
+                let out = self.resize(&packed, frame.width, frame.height, frame.format, crop);
+                packed.zeroize();
+                self.packed = packed;
+                out?
+            }
         };
         // 3 + 4. Channels, scale, normalise.
         let plane = g.plane();
@@ -280,19 +341,26 @@ impl Preprocessor {
                 }
             }
         }
+        resized.zeroize();
         PlainTensor::new(g, data)
     }
 }
 
-/// Preprocesses one frame with a throw-away [`Preprocessor`].
-pub fn preprocess(frame: &FrameRef<'_>, spec: &ModelSpec) -> Result<PlainTensor> {
-    Preprocessor::new(spec).run(frame)
+impl Drop for Preprocessor {
+    fn drop(&mut self) {
+        self.packed.zeroize();
+        if let Some(last) = self.last.take() {
+            let bytes = last.width as usize * last.height as usize * last.format.bytes_per_pixel();
+            let black = vec![0u8; bytes];
+            let _ = self.resize(&black, last.width, last.height, last.format, last.crop);
+        }
+    }
 }
 
 /// Reads an image file (PNG, JPEG) into an 8-bit RGB frame buffer.
 pub fn load_image_file(path: &std::path::Path) -> Result<(Vec<u8>, u32, u32)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let img = crate::imageio::decode(path, &bytes, MAX_FRAME_SIDE, 1 << 30)?.to_rgb8();
+    let img = crate::imageio::decode(path, &bytes, crate::imageio::DecodeLimits::FRAME)?.to_rgb8();
     let (w, h) = img.dimensions();
     Ok((img.into_raw(), w, h))
 }
@@ -300,6 +368,10 @@ pub fn load_image_file(path: &std::path::Path) -> Result<(Vec<u8>, u32, u32)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn preprocess(frame: &FrameRef<'_>, spec: &ModelSpec) -> Result<PlainTensor> {
+        Preprocessor::new(spec).run(frame)
+    }
 
     #[test]
     fn frame_validation() {

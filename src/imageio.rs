@@ -1,16 +1,53 @@
-//! Decoding image files (PNG, JPEG) with size limits, for frames and corpora.
+//! Decoding image files (PNG, JPEG) within size limits: the one place that
+//! sets how large an image a file may claim to be.
 
 use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// Decodes `bytes` (read from `path`, named in errors), refusing images with a
-/// side over `max_side` or needing more than `max_alloc` bytes.
+/// How large a decoded image may be.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct DecodeLimits {
+    /// Largest width or height.
+    pub max_side: u32,
+    /// Largest allocation the decoder may make, in bytes.
+    pub max_alloc: u64,
+}
+
+impl DecodeLimits {
+    /// Corpus images (`crate::pool::MAX_IMAGE_SIDE`).
+    pub const CORPUS: DecodeLimits = DecodeLimits {
+        max_side: crate::pool::MAX_IMAGE_SIDE,
+        max_alloc: 512 << 20,
+    };
+    /// Frames read from files (`crate::frame::MAX_FRAME_SIDE`).
+    pub const FRAME: DecodeLimits = DecodeLimits {
+        max_side: crate::frame::MAX_FRAME_SIDE,
+        max_alloc: 1 << 30,
+    };
+
+    /// The same limits with at most `budget` bytes to allocate.
+    pub fn within(self, budget: usize) -> DecodeLimits {
+        DecodeLimits {
+            max_alloc: self.max_alloc.min(budget as u64),
+            ..self
+        }
+    }
+
+    fn to_image(self) -> image::Limits {
+        let mut limits = image::Limits::default();
+        limits.max_image_width = Some(self.max_side);
+        limits.max_image_height = Some(self.max_side);
+        limits.max_alloc = Some(self.max_alloc);
+        limits
+    }
+}
+
+/// Decodes `bytes` (read from `path`, named in errors), guessing the format.
 pub(crate) fn decode(
     path: &Path,
     bytes: &[u8],
-    max_side: u32,
-    max_alloc: u64,
+    limits: DecodeLimits,
 ) -> Result<image::DynamicImage> {
     let fail = |reason: String| Error::ImageDecode {
         path: path.to_path_buf(),
@@ -19,10 +56,17 @@ pub(crate) fn decode(
     let mut reader = image::ImageReader::new(std::io::Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| fail(e.to_string()))?;
-    let mut limits = image::Limits::default();
-    limits.max_image_width = Some(max_side);
-    limits.max_image_height = Some(max_side);
-    limits.max_alloc = Some(max_alloc);
-    reader.limits(limits);
+    reader.limits(limits.to_image());
     reader.decode().map_err(|e| fail(e.to_string()))
+}
+
+/// Decodes PNG bytes embedded in another file; the error is the decoder's.
+pub(crate) fn decode_png(
+    png: &[u8],
+    limits: DecodeLimits,
+) -> std::result::Result<image::DynamicImage, String> {
+    let mut reader =
+        image::ImageReader::with_format(std::io::Cursor::new(png), image::ImageFormat::Png);
+    reader.limits(limits.to_image());
+    reader.decode().map_err(|e| e.to_string())
 }

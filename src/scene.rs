@@ -71,6 +71,7 @@ pub struct SceneGuard {
 }
 
 impl SceneGuard {
+    /// A guard with no scenes seen yet.
     pub fn new(config: SceneConfig) -> SceneGuard {
         SceneGuard {
             config,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::params::Params;
+use crate::scheme::Scheme;
 
 /// Largest accepted model side, in pixels; keeps every size computation far
 /// from overflow.
@@ -16,8 +17,11 @@ pub const MAX_MODEL_SIDE: usize = 4096;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Geometry {
+    /// 1 (grey) or 3 (RGB).
     pub channels: usize,
+    /// Rows.
     pub height: usize,
+    /// Columns.
     pub width: usize,
 }
 
@@ -61,7 +65,9 @@ impl Geometry {
 /// exactly these f32 constants so that they agree to the last bit or two.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Affine {
+    /// Per-channel factor.
     pub scale: [f32; 3],
+    /// Per-channel offset.
     pub offset: [f32; 3],
 }
 
@@ -90,6 +96,10 @@ pub struct ModelSpec {
 #[serde(deny_unknown_fields)]
 struct RawSpec {
     name: String,
+    /// The encryption scheme; InstaHide when absent (sidecars written
+    /// before the field existed).
+    #[serde(default)]
+    scheme: Scheme,
     input: Geometry,
     mean: Vec<f64>,
     std: Vec<f64>,
@@ -172,7 +182,7 @@ const FASHION_MNIST_LABELS: [&str; 10] = [
 ];
 
 impl ModelSpec {
-    /// Builds and validates a spec.
+    /// Builds and validates an InstaHide spec.
     pub fn new(
         name: &str,
         input: Geometry,
@@ -182,6 +192,7 @@ impl ModelSpec {
     ) -> Result<ModelSpec> {
         ModelSpec::try_from(RawSpec {
             name: name.into(),
+            scheme: Scheme::InstaHide,
             input,
             mean,
             std,
@@ -228,14 +239,6 @@ impl ModelSpec {
         s.with_labels((0..10).map(|d| d.to_string()).collect())
     }
 
-    /// The built-in spec for a dataset's geometry, normalisation and labels.
-    pub fn for_dataset(name: crate::dataset::DatasetName) -> ModelSpec {
-        match name {
-            crate::dataset::DatasetName::FashionMnist => Self::fashion_mnist(),
-            crate::dataset::DatasetName::Mnist => Self::mnist(),
-        }
-    }
-
     /// A 224x224 RGB model with ImageNet statistics and the reference defaults.
     pub fn imagenet_224() -> ModelSpec {
         ModelSpec::new(
@@ -271,15 +274,23 @@ impl ModelSpec {
         serde_json::to_string_pretty(self).unwrap_or_else(|_| unreachable!("spec serialises"))
     }
 
+    /// The model's name (also its name on a server).
     pub fn name(&self) -> &str {
         &self.raw.name
     }
+    /// The encryption scheme the model was trained on.
+    pub fn scheme(&self) -> Scheme {
+        self.raw.scheme
+    }
+    /// The model's input geometry.
     pub fn geometry(&self) -> Geometry {
         self.raw.input
     }
+    /// The encryption parameters the model was trained with.
     pub fn params(&self) -> &Params {
         &self.raw.encryption
     }
+    /// Class labels, by class index.
     pub fn labels(&self) -> &[String] {
         &self.raw.labels
     }
@@ -291,15 +302,18 @@ impl ModelSpec {
     pub fn std(&self) -> &[f64] {
         &self.raw.std
     }
+    /// The fingerprint (`sha256:<hex>`) of the corpus the model was trained
+    /// with, if the sidecar binds one.
     pub fn pool_fingerprint(&self) -> Option<&str> {
         self.raw.pool_fingerprint.as_deref()
     }
     /// Normalisation of the private frame.
-    pub fn frame_affine(&self) -> Affine {
+    pub(crate) fn frame_affine(&self) -> Affine {
         Affine::new(&self.raw.mean, &self.raw.std)
     }
     /// Normalisation of the public images.
-    pub fn pool_affine(&self) -> Affine {
+    #[cfg_attr(not(feature = "hazmat"), allow(dead_code))]
+    pub(crate) fn pool_affine(&self) -> Affine {
         match (&self.raw.pool_mean, &self.raw.pool_std) {
             (Some(m), Some(s)) => Affine::new(m, s),
             _ => self.frame_affine(),
@@ -336,6 +350,18 @@ mod tests {
     }
 
     #[test]
+    fn a_sidecar_without_a_scheme_reads_as_instahide() {
+        let s = ModelSpec::fashion_mnist();
+        let json = s.to_json();
+        assert!(json.contains("\"scheme\": \"instahide\""), "{json}");
+        let old = json.replace("\"scheme\": \"instahide\",", "");
+        assert_ne!(old, json);
+        let back = ModelSpec::from_json(&old).unwrap();
+        assert_eq!(back.scheme(), Scheme::InstaHide);
+        assert_eq!(back, s);
+    }
+
+    #[test]
     fn rejects_inconsistent_sidecars() {
         let good = ModelSpec::imagenet_224().to_json();
         let cases = [
@@ -344,6 +370,7 @@ mod tests {
             good.replace("0.229", "-0.229"),
             good.replace("0.485,", ""),
             good.replace("\"k\": 4", "\"k\": 40"),
+            good.replace("\"scheme\": \"instahide\"", "\"scheme\": \"rot13\""),
             "{not json".to_string(),
         ];
         for c in cases {

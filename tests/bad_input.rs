@@ -2,6 +2,7 @@
 
 mod common;
 
+use edgehide::hazmat::{EncryptorHazmat, KeyHazmat};
 use edgehide::{
     BackendChoice, Encryptor, Error, FrameRef, Geometry, ModelSpec, OneTimeKey, PixelFormat,
     PlainTensor, PoolImage, PublicPool,
@@ -64,8 +65,11 @@ fn tensors_with_wrong_shape_or_nan() {
             .is_err()
     );
     assert!(
-        enc.encrypt_batch(&[x.clone(), x.clone()], vec![enc.new_key().unwrap()])
-            .is_err()
+        enc.encrypt_batch(
+            &[common::copy(&x), common::copy(&x)],
+            vec![enc.new_key().unwrap()]
+        )
+        .is_err()
     );
     // The request path's form: one buffer for all frames, checked first.
     let mut two = vec![0.0; 2 * 784];
@@ -74,10 +78,11 @@ fn tensors_with_wrong_shape_or_nan() {
             .is_err()
     );
     assert!(matches!(
-        enc.encrypt_fresh_into(&[x.clone(), other], &mut two),
+        enc.encrypt_fresh_into(&[common::copy(&x), other], &mut two),
         Err(Error::ShapeMismatch { .. })
     ));
-    enc.encrypt_fresh_into(&[x.clone(), x], &mut two).unwrap();
+    enc.encrypt_fresh_into(&[common::copy(&x), x], &mut two)
+        .unwrap();
     // Fresh keys: the same frame encrypts differently.
     assert_ne!(two[..784], two[784..]);
 }

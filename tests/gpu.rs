@@ -3,6 +3,7 @@
 
 mod common;
 
+use edgehide::hazmat::{EncryptorHazmat, KeyHazmat};
 use edgehide::{Backend, BackendChoice, Encryptor, ModelSpec, OneTimeKey, PublicPool};
 
 /// Relative error allowed between GPU and CPU (the bound).
@@ -37,7 +38,7 @@ fn shaders_validate() {
     assert!(n >= 1);
     // The shader the library embeds is the one on disk.
     assert_eq!(
-        edgehide::encrypt::MIX_SHADER,
+        edgehide::MIX_SHADER,
         std::fs::read_to_string(dir.join("instahide_mix.wgsl")).unwrap()
     );
 }

@@ -7,6 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
+use edgehide::hazmat::{EncryptorHazmat, KeyHazmat};
 use edgehide::{BackendChoice, Encryptor, OneTimeKey};
 use serde::{Deserialize, Serialize};
 

@@ -5,6 +5,7 @@
 
 mod common;
 
+use edgehide::hazmat::{EncryptorHazmat, KeyHazmat};
 use edgehide::{BackendChoice, Encryptor, ModelSpec, OneTimeKey, PublicPool};
 
 const FM_TEST: &str = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz";
@@ -27,8 +28,8 @@ fn bundled_corpus_is_what_its_sources_page_says() {
             .iter()
             .all(|i| i.width().min(i.height()) == 240 && i.channels() == 3)
     );
-    let g = ModelSpec::fashion_mnist();
-    let log2 = pool.effective_log2(g.geometry(), g.params());
+    let enc = Encryptor::new(ModelSpec::fashion_mnist(), &pool, BackendChoice::Cpu).unwrap();
+    let log2 = enc.effective_pool_log2();
     assert!((log2 - 28.8).abs() < 0.05, "{log2}");
 }
 
@@ -45,8 +46,8 @@ fn idx_dataset_loads_as_a_model_sized_corpus() {
     let spec = ModelSpec::fashion_mnist();
     // 5 x 5 shifts x 2 flips per image.
     let want = (10_000f64 * 50.0).log2();
-    assert!((pool.effective_log2(spec.geometry(), spec.params()) - want).abs() < 1e-9);
     let enc = Encryptor::new(spec.clone(), &pool, BackendChoice::Cpu).unwrap();
+    assert!((enc.effective_pool_log2() - want).abs() < 1e-9);
     let x = common::synthetic_input(&spec, 28, 28);
     let key = OneTimeKey::insecure_from_seed([9; 32], &enc).unwrap();
     for (_, x0, y0, cw, ch, _) in key.insecure_view().slots {

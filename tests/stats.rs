@@ -7,6 +7,7 @@ mod common;
 
 use std::collections::HashSet;
 
+use edgehide::hazmat::KeyHazmat;
 use edgehide::{
     BackendChoice, Encryptor, FrameRef, ModelSpec, OneTimeKey, ParamsBuilder, PixelFormat,
     PublicPool,
@@ -223,7 +224,7 @@ fn mask_bits_are_balanced_on_real_encryptions() {
         },
     );
     let white = vec![255u8; 28 * 28];
-    let x = edgehide::frame::preprocess(
+    let x = edgehide::hazmat::preprocess(
         &FrameRef::packed(&white, 28, 28, PixelFormat::Gray8).unwrap(),
         enc.spec(),
     )

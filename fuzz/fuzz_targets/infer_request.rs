@@ -12,12 +12,12 @@ fuzz_target!(|input: &[u8]| {
         _ => (None, input),
     };
     for h in [None, header] {
-        if let Ok(req) = edgehide::oip::decode_request(body, h) {
+        if let Ok(req) = edgehide_oip::decode_request(body, h) {
             for t in &req.inputs {
                 assert_eq!(t.data.len(), t.shape.iter().product::<usize>());
                 assert!(t.data.iter().all(|v| v.is_finite()));
             }
         }
-        let _ = edgehide::oip::decode_response(body, h);
+        let _ = edgehide_oip::decode_response(body, h);
     }
 });

@@ -9,6 +9,6 @@ fuzz_target!(|input: &[u8]| {
         assert!(pool.len() > 0);
     }
     let _ = edgehide::pool::read_idx(input);
-    let _ = edgehide::dataset::read_idx_labels(input);
+    let _ = edgehide::pool::read_idx_labels(input);
     let _ = edgehide::ModelSpec::from_json(&String::from_utf8_lossy(input));
 });

@@ -14,7 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::encrypt::{Encryptor, PreparedKey};
+use crate::encrypt::Encryptor;
+use crate::scheme::instahide::PreparedKey;
 
 #[derive(Default)]
 pub(super) struct Ahead {

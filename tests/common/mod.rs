@@ -26,7 +26,7 @@ pub fn synthetic_input(spec: &ModelSpec, w: u32, h: u32) -> PlainTensor {
         .map(|i| ((i * 37 + i / 7) % 256) as u8)
         .collect();
     let frame = FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8).unwrap();
-    edgehide::frame::preprocess(&frame, spec).unwrap()
+    edgehide::hazmat::preprocess(&frame, spec).unwrap()
 }
 
 /// A known-answer case: a spec, its corpus, an input and a key seed.
@@ -126,4 +126,10 @@ pub fn rel_err(a: &[f32], b: &[f32]) -> f64 {
         .sum();
     let den: f64 = b.iter().map(|y| (*y as f64).powi(2)).sum();
     (num / den).sqrt()
+}
+
+/// A second copy of a frame (`PlainTensor` is not `Clone`, so that private
+/// frames are not copied by accident).
+pub fn copy(x: &PlainTensor) -> PlainTensor {
+    PlainTensor::new(x.geometry(), x.data().to_vec()).unwrap()
 }

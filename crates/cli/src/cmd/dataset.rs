@@ -1,0 +1,108 @@
+//! `edgehide dataset`: labelled datasets encrypted for training.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use edgehide::{BackendChoice, Encryptor, ModelSpec, Preprocessor};
+use edgehide_lab::dataset::{self, DatasetName};
+use edgehide_lab::npy;
+
+use crate::common::{load_pool, parse_split, progress_bar, with_k};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Encrypt every image of a split with a fresh key each; writes x.npy
+    /// (N x C x H x W float32) and y.npy (N uint8 labels). Run once per epoch
+    /// for fresh encryptions.
+    Encrypt {
+        /// fashion-mnist or mnist.
+        #[arg(long, default_value = "fashion-mnist")]
+        dataset: DatasetName,
+        /// Folder with the IDX files (default: Debian's location).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value = "train")]
+        split: String,
+        /// Model sidecar (default: the built-in Fashion-MNIST spec).
+        #[arg(long)]
+        spec: Option<PathBuf>,
+        /// Public corpus (default: the bundled photos).
+        #[arg(long)]
+        pool: Option<PathBuf>,
+        #[arg(long)]
+        k: Option<usize>,
+        /// Keep only the first N images.
+        #[arg(long)]
+        limit: Option<usize>,
+        #[arg(long, default_value = "auto")]
+        backend: BackendChoice,
+        /// Write the preprocessed frames unencrypted (for the plaintext
+        /// baseline model only).
+        #[arg(long)]
+        plain: bool,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+pub fn run(command: Command) -> Result<()> {
+    let Command::Encrypt {
+        dataset,
+        dir,
+        split,
+        spec,
+        pool,
+        k,
+        limit,
+        backend,
+        plain,
+        out,
+    } = command;
+    let split = parse_split(&split)?;
+    let mut spec = match spec {
+        Some(p) => ModelSpec::from_json_file(&p)?,
+        None => dataset.spec(),
+    };
+    spec = with_k(spec, k)?;
+    let data = dataset::load(dataset, dir.as_deref(), split)?;
+    let enc = Encryptor::new(spec, &load_pool(pool.as_deref())?, backend)?;
+    eprintln!("backend: {}", enc.backend());
+    encrypt_dataset(&enc, &data, limit, plain, &out)
+}
+
+/// Streams a split's encryptions to `out/x.npy` and its labels to `out/y.npy`.
+fn encrypt_dataset(
+    enc: &Encryptor,
+    data: &dataset::Dataset,
+    limit: Option<usize>,
+    plain: bool,
+    out: &Path,
+) -> Result<()> {
+    const CHUNK: usize = 1024;
+    let n = limit.unwrap_or(usize::MAX).min(data.images.len());
+    let g = enc.spec().geometry();
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut xs =
+        npy::NpyStream::<f32>::create(&out.join("x.npy"), &[n, g.channels, g.height, g.width])?;
+    let bar = progress_bar(n);
+    let mut pre = Preprocessor::new(enc.spec());
+    for start in (0..n).step_by(CHUNK) {
+        let end = (start + CHUNK).min(n);
+        let frames = data.preprocess(start..end, &mut pre)?;
+        if plain {
+            for x in &frames {
+                xs.extend(x.data().iter().copied())?;
+            }
+        } else {
+            for e in enc.encrypt_batch_fresh(&frames)? {
+                xs.extend(e.into_data())?;
+            }
+        }
+        bar.set_position(end as u64);
+    }
+    xs.finish()?;
+    bar.finish_and_clear();
+    npy::write(&out.join("y.npy"), &[n], data.labels[..n].iter().copied())?;
+    println!("wrote {n} encryptions to {} (x.npy, y.npy)", out.display());
+    Ok(())
+}

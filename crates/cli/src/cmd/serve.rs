@@ -1,0 +1,74 @@
+//! `edgehide serve`: serve models over the Open Inference Protocol.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use edgehide_server::ServerConfig;
+
+use crate::common::{duration, load_model};
+
+/// Serve models over the Open Inference Protocol (KServe v2 REST) with
+/// dynamic batching, until SIGTERM or Ctrl-C.
+#[derive(clap::Args)]
+pub struct Args {
+    /// An ONNX model (its sidecar is the same path with .json); repeat for
+    /// more. Each is served under its sidecar's name.
+    #[arg(long = "model", required = true)]
+    models: Vec<PathBuf>,
+    #[arg(long, default_value = "127.0.0.1:8000")]
+    addr: std::net::SocketAddr,
+    /// Frames per inference; 1 turns batching off.
+    #[arg(long, default_value_t = 64)]
+    max_batch: usize,
+    /// How long a request may wait for others to share its batch (0: none;
+    /// requests that queue while a batch runs still share the next one).
+    #[arg(long, default_value_t = 0.0)]
+    max_delay_ms: f64,
+    /// Requests waiting per model before answering 503.
+    #[arg(long, default_value_t = 1024)]
+    queue: usize,
+    /// Largest request body, in MiB.
+    #[arg(long, default_value_t = 16)]
+    max_body_mib: usize,
+    /// Seconds before a request is answered 504.
+    #[arg(long, default_value_t = 30.0)]
+    timeout_s: f64,
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let Args {
+        models,
+        addr,
+        max_batch,
+        max_delay_ms,
+        queue,
+        max_body_mib,
+        timeout_s,
+    } = args;
+    let models = models
+        .iter()
+        .map(|m| load_model(m))
+        .collect::<Result<Vec<_>>>()?;
+    let mut config = ServerConfig::default();
+    config.max_batch = max_batch;
+    config.max_delay = duration(max_delay_ms / 1e3, "--max-delay-ms")?;
+    config.queue = queue;
+    config.max_body_bytes = max_body_mib << 20;
+    config.request_timeout = duration(timeout_s, "--timeout-s")?;
+    let names: Vec<String> = models.iter().map(|m| m.spec().name().to_string()).collect();
+    let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        let local = listener.local_addr()?;
+        // Tests and scripts read this line for the port (--addr ...:0).
+        println!("listening on http://{local} (models: {})", names.join(", "));
+        use std::io::Write;
+        std::io::stdout().flush()?;
+        edgehide_server::serve(listener, models, config, edgehide_server::shutdown_signal())
+            .await?;
+        println!("stopped");
+        Ok(())
+    })
+}

@@ -1,0 +1,691 @@
+//! The inference server over real HTTP on loopback, with real ONNX Runtime:
+//! the protocol's routes, JSON and binary tensors, bad input, the queue
+//! bound, graceful shutdown of the `edgehide serve` binary, the Rust client,
+//! and the Python `tritonclient[http]` a user of the protocol would pick.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use edgehide::client::{AsyncClient, ClientConfig};
+use edgehide::{BackendChoice, Encryptor, Error, ModelSpec, Preprocessor, PublicPool};
+use edgehide_lab::dataset::{self, Split};
+use edgehide_oip::{self as oip, DataType, Payload};
+use edgehide_server::{Model, ServerConfig};
+
+const NAME: &str = "fashion-mnist-k4";
+
+fn model_path() -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("models/fashion-mnist-k4.onnx")
+}
+
+fn model() -> Model {
+    Model::load(
+        edgehide_lab::paths::load_runtime().unwrap(),
+        &model_path(),
+        None,
+    )
+    .unwrap()
+}
+
+struct Running {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<edgehide_server::Result<()>>,
+}
+
+impl Running {
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+async fn start(config: ServerConfig) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(edgehide_server::serve(
+        listener,
+        vec![model()],
+        config,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    Running {
+        url,
+        stop: Some(stop),
+        task,
+    }
+}
+
+fn encryptor(spec: ModelSpec) -> Arc<Encryptor> {
+    Arc::new(Encryptor::new(spec, &PublicPool::bundled().unwrap(), BackendChoice::Cpu).unwrap())
+}
+
+/// The Fashion-MNIST test split (for its labels) and its first `n` images
+/// preprocessed for the bundled model.
+fn test_frames(n: usize) -> (dataset::Dataset, Vec<edgehide::PlainTensor>) {
+    let test = dataset::fashion_mnist(None, Split::Test).unwrap();
+    let frames = test
+        .preprocess(0..n, &mut Preprocessor::new(model().spec()))
+        .unwrap();
+    (test, frames)
+}
+
+/// `n` encryptions of the first Fashion-MNIST test images, laid end to end.
+fn encrypted_batch(n: usize) -> Vec<f32> {
+    let (_, frames) = test_frames(n);
+    encryptor(model().spec().clone())
+        .encrypt_batch_fresh(&frames)
+        .unwrap()
+        .into_iter()
+        .flat_map(|e| e.into_data())
+        .collect()
+}
+
+/// reqwest is built without a default TLS provider (the client picks ring).
+fn http() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+async fn post(
+    url: &str,
+    body: Vec<u8>,
+    header_len: Option<String>,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    post_with(&http(), url, body, header_len).await
+}
+
+async fn post_with(
+    client: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+    header_len: Option<String>,
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+    let mut req = client
+        .post(format!("{url}/v2/models/{NAME}/infer"))
+        .body(body);
+    if let Some(h) = header_len {
+        req = req.header(oip::HEADER_LENGTH, h);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    (status, headers, resp.bytes().await.unwrap().to_vec())
+}
+
+async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let resp = http().get(url).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_answer_and_inference_matches_the_model_in_process() {
+    let server = start(ServerConfig::default()).await;
+    let url = &server.url;
+    assert_eq!(
+        get_json(&format!("{url}/v2/health/live")).await.1["live"],
+        true
+    );
+    assert_eq!(
+        get_json(&format!("{url}/v2/health/ready")).await.1["ready"],
+        true
+    );
+    let (_, meta) = get_json(&format!("{url}/v2")).await;
+    assert!(
+        meta["extensions"]
+            .to_string()
+            .contains("binary_tensor_data")
+    );
+    let (status, meta) = get_json(&format!("{url}/v2/models/{NAME}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        meta["inputs"][0]["shape"],
+        serde_json::json!([-1, 1, 28, 28])
+    );
+    assert_eq!(meta["outputs"][0]["shape"], serde_json::json!([-1, 10]));
+    let p = &meta["parameters"];
+    assert_eq!(p["scheme"], edgehide::Scheme::InstaHide.name());
+    assert_eq!(p["k"], 4);
+    assert_eq!(p["upper"], 0.65);
+    assert_eq!(p["max_zoom"], 8.0);
+    assert_eq!(p["mean"], "0.286");
+    assert!(
+        p["pool_fingerprint"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    let sidecar = ModelSpec::from_json(p["edgehide_spec"].as_str().unwrap()).unwrap();
+    assert_eq!(&sidecar, model().spec());
+    assert_eq!(
+        get_json(&format!("{url}/v2/models/{NAME}/ready")).await.0,
+        200
+    );
+    assert_eq!(
+        get_json(&format!("{url}/v2/models/{NAME}/versions/1"))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        get_json(&format!("{url}/v2/models/{NAME}/versions/2"))
+            .await
+            .0,
+        404
+    );
+
+    let n = 5;
+    let data = encrypted_batch(n);
+    let want = model().logits(data.clone(), n).unwrap();
+    for binary in [false, true] {
+        let req = oip::encode_request(
+            Some("req-7"),
+            "input",
+            &[n, 1, 28, 28],
+            DataType::Fp32,
+            &data,
+            "logits",
+            binary,
+        );
+        let (status, headers, body) =
+            post(url, req.body, req.header_len.map(|h| h.to_string())).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let header_len = headers
+            .get(oip::HEADER_LENGTH)
+            .map(|v| v.to_str().unwrap().parse().unwrap());
+        assert_eq!(header_len.is_some(), binary);
+        let head: serde_json::Value =
+            serde_json::from_slice(&body[..header_len.unwrap_or(body.len())]).unwrap();
+        assert_eq!(head["id"], "req-7");
+        assert_eq!(head["model_name"], NAME);
+        let out = oip::decode_response(&body, header_len).unwrap();
+        assert_eq!(out[0].shape, [n, 10]);
+        for (g, w) in out[0].data.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-5 * w.abs().max(1.0), "{g} vs {w}");
+        }
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_a_json_4xx_and_the_server_keeps_serving() {
+    let mut config = ServerConfig::default();
+    config.max_body_bytes = 1 << 20;
+    let server = start(config).await;
+    let url = &server.url;
+    let good = oip::encode_request(
+        None,
+        "input",
+        &[1, 1, 28, 28],
+        DataType::Fp32,
+        &[0.5; 784],
+        "logits",
+        true,
+    );
+    let h = good.header_len.unwrap();
+    let json = |s: &str| s.as_bytes().to_vec();
+    let mut nan = good.clone();
+    let at = nan.body.len() - 4;
+    nan.body[at..].copy_from_slice(&f32::NAN.to_le_bytes());
+    let wrong_geometry = oip::encode_request(
+        None,
+        "input",
+        &[1, 1, 27, 28],
+        DataType::Fp32,
+        &[0.0; 756],
+        "logits",
+        true,
+    );
+    // (what, body, Inference-Header-Content-Length, status, words in the error)
+    type Case<'a> = (&'a str, Vec<u8>, Option<String>, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            "malformed JSON",
+            json("{\"inputs\": ["),
+            None,
+            400,
+            "malformed",
+        ),
+        (
+            "wrong shape",
+            json(
+                r#"{"inputs":[{"name":"input","shape":[1,1,28,27],"datatype":"FP32","data":[0]}]}"#,
+            ),
+            None,
+            400,
+            "needs 756 values",
+        ),
+        (
+            "wrong geometry",
+            wrong_geometry.body.clone(),
+            wrong_geometry.header_len.map(|h| h.to_string()),
+            400,
+            "does not match the model",
+        ),
+        (
+            "wrong datatype",
+            json(
+                r#"{"inputs":[{"name":"input","shape":[1,1,28,28],"datatype":"INT32","data":[0]}]}"#,
+            ),
+            None,
+            400,
+            "not supported",
+        ),
+        (
+            "truncated binary",
+            good.body[..good.body.len() - 10].to_vec(),
+            Some(h.to_string()),
+            400,
+            "truncated",
+        ),
+        (
+            "header past the body",
+            good.body.clone(),
+            Some((good.body.len() + 5).to_string()),
+            400,
+            "only",
+        ),
+        (
+            "header not a number",
+            good.body.clone(),
+            Some("lots".into()),
+            400,
+            "not a number",
+        ),
+        ("NaN", nan.body.clone(), Some(h.to_string()), 400, "NaN"),
+        (
+            "unknown input",
+            oip::encode_request(
+                None,
+                "pixels",
+                &[1, 1, 28, 28],
+                DataType::Fp32,
+                &[0.0; 784],
+                "logits",
+                false,
+            )
+            .body,
+            None,
+            400,
+            "unknown input",
+        ),
+        (
+            "unknown output",
+            oip::encode_request(
+                None,
+                "input",
+                &[1, 1, 28, 28],
+                DataType::Fp32,
+                &[0.0; 784],
+                "probs",
+                false,
+            )
+            .body,
+            None,
+            400,
+            "unknown output",
+        ),
+        ("oversized body", vec![b' '; 2 << 20], None, 413, "limit"),
+    ];
+    for (what, body, header, status, needle) in cases {
+        let (got, _, body) = post(url, body, header).await;
+        let text = String::from_utf8_lossy(&body);
+        assert_eq!(got, status, "{what}: {text}");
+        let err: oip::ErrorBody =
+            serde_json::from_slice(&body).unwrap_or_else(|_| panic!("{what}: not JSON: {text}"));
+        assert!(err.error.contains(needle), "{what}: {}", err.error);
+    }
+    let resp = http()
+        .post(format!("{url}/v2/models/nope/infer"))
+        .body(good.body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 404);
+    assert!(resp.text().await.unwrap().contains("unknown model"));
+    // Still serving.
+    let (status, _, _) = post(url, good.body.clone(), Some(h.to_string())).await;
+    assert_eq!(status, 200);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing() {
+    let mut config = ServerConfig::default();
+    config.max_batch = 1;
+    config.queue = 1;
+    let server = start(config).await;
+    let data = Arc::new(encrypted_batch(1).repeat(256));
+    let req = oip::encode_request(
+        None,
+        "input",
+        &[256, 1, 28, 28],
+        DataType::Fp32,
+        &data,
+        "logits",
+        true,
+    );
+    let tasks: Vec<_> = (0..24)
+        .map(|_| {
+            let (url, body, h) = (
+                server.url.clone(),
+                req.body.clone(),
+                req.header_len.unwrap(),
+            );
+            tokio::spawn(async move { post(&url, body, Some(h.to_string())).await })
+        })
+        .collect();
+    let (mut ok, mut busy) = (0, 0);
+    for t in tasks {
+        let (status, headers, body) = t.await.unwrap();
+        match status {
+            200 => {
+                let out = oip::decode_response(
+                    &body,
+                    headers
+                        .get(oip::HEADER_LENGTH)
+                        .map(|v| v.to_str().unwrap().parse().unwrap()),
+                )
+                .unwrap();
+                assert_eq!(out[0].shape, [256, 10]);
+                ok += 1;
+            }
+            503 => {
+                assert_eq!(headers.get("retry-after").unwrap(), "1");
+                busy += 1;
+            }
+            other => panic!("status {other}: {}", String::from_utf8_lossy(&body)),
+        }
+    }
+    assert!(ok >= 1 && busy >= 1, "{ok} answered, {busy} turned away");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_classifies_and_refuses_a_mismatched_server() {
+    let server = start(ServerConfig::default()).await;
+    let spec = model().spec().clone();
+    let enc = encryptor(spec.clone());
+    let n = 200;
+    let (test, frames) = test_frames(n);
+    for payload in [Payload::F32, Payload::F16] {
+        let mut config = ClientConfig::default();
+        config.payload = payload;
+        let client = AsyncClient::connect(&server.url, NAME, enc.clone(), config)
+            .await
+            .unwrap();
+        let answers = client.classify_batch(&frames).await.unwrap();
+        assert_eq!(answers.len(), n);
+        let correct = answers
+            .iter()
+            .zip(&test.labels)
+            .filter(|(a, l)| a.class() == **l as usize)
+            .count();
+        // Chance is 10%; the model card states 79.9% on the full test set.
+        assert!(
+            correct as f64 / n as f64 > 0.65,
+            "{payload:?}: {correct}/{n}"
+        );
+        let a = &answers[0];
+        assert_eq!(a.top.len(), 3);
+        assert_eq!(a.label(), spec.labels()[a.class()]);
+        assert!(a.top.windows(2).all(|w| w[0].2 >= w[1].2));
+        let one = client.classify(&frames[1]).await.unwrap();
+        assert_eq!(one.logits.len(), 10);
+    }
+
+    // Another k, another normalisation, another corpus: refused before sending.
+    let k2 = spec.with_params(spec.params().with_k(2).unwrap()).unwrap();
+    let err = AsyncClient::connect(&server.url, NAME, encryptor(k2), ClientConfig::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::ServerMismatch(ref m) if m.contains("encryption parameters")),
+        "{err}"
+    );
+    let other_norm = ModelSpec::new(NAME, spec.geometry(), vec![0.5], vec![0.5], *spec.params())
+        .unwrap()
+        .with_pool_fingerprint(spec.pool_fingerprint().map(String::from));
+    let err = AsyncClient::connect(
+        &server.url,
+        NAME,
+        encryptor(other_norm),
+        ClientConfig::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, Error::ServerMismatch(ref m) if m.contains("normalisation")),
+        "{err}"
+    );
+    let err = AsyncClient::connect(&server.url, "nope", enc.clone(), ClientConfig::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Server { status: 404, .. }), "{err}");
+    server.stop().await;
+
+    // Nothing listening: a transport error, not a hang.
+    let err = AsyncClient::connect(&server_url_nobody(), NAME, enc, ClientConfig::default())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err}");
+}
+
+/// `ClientConfig::prepare_ahead`: keys prepared in the pauses between
+/// frames (async and blocking clients), none while frames come back to back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepare_ahead_prepares_in_pauses_only() {
+    let server = start(ServerConfig::default()).await;
+    let enc = encryptor(model().spec().clone());
+    let (test, frames) = test_frames(60);
+    // Frame by frame with each next key prepared in the background: the
+    // split encryption classifies as well.
+    let mut config = ClientConfig::default();
+    config.prepare_ahead = true;
+    let client = AsyncClient::connect(&server.url, NAME, enc.clone(), config)
+        .await
+        .unwrap();
+    assert!(
+        !client.key_ready(),
+        "nothing to prepare before the first frame"
+    );
+    let mut correct = 0;
+    for (f, l) in frames.iter().zip(&test.labels) {
+        correct += (client.classify(f).await.unwrap().class() == *l as usize) as usize;
+        // Idle time, as between a camera's frames: the next key is
+        // prepared in it (on this multi-thread runtime, once this task
+        // yields), and the next frame takes it.
+        tokio::time::sleep(PAUSE).await;
+    }
+    assert!(correct >= 36, "prepared ahead: {correct}/60");
+    assert!(client.key_ready(), "no key prepared in the pauses");
+
+    // Back to back there is no idle time: after the first frames nothing
+    // more is prepared (it would run during the next request), and the
+    // frames are encrypted on the path, still correctly. Counted, not
+    // asserted per frame: on a loaded machine a preempted caller can look
+    // paused now and then. Preparing regardless would leave a key ready
+    // after nearly every frame (each prepared during the next request).
+    let (mut correct, mut ready_after) = (0, 0);
+    for (f, l) in frames.iter().zip(&test.labels).take(12) {
+        correct += (client.classify(f).await.unwrap().class() == *l as usize) as usize;
+        ready_after += client.key_ready() as usize;
+    }
+    assert!(correct >= 6, "back to back: {correct}/12");
+    assert!(
+        ready_after <= 4,
+        "prepared while back to back: {ready_after}/12"
+    );
+    // A long pause, then a frame: preparing resumes.
+    tokio::time::sleep(LONG_PAUSE).await;
+    client.classify(&frames[0]).await.unwrap();
+    tokio::time::sleep(LONG_PAUSE).await;
+    assert!(client.key_ready(), "no key after a pause");
+
+    // The same through the blocking client (its runtime is current-thread,
+    // so the background work starts before `classify` returns), on a
+    // thread of its own, outside this test's runtime.
+    let some: Vec<edgehide::PlainTensor> = frames[..12]
+        .iter()
+        .map(|x| edgehide::PlainTensor::new(x.geometry(), x.data().to_vec()).unwrap())
+        .collect();
+    let (url, enc2) = (server.url.clone(), enc.clone());
+    let labels: Vec<u8> = test.labels[..12].to_vec();
+    let blocking = std::thread::spawn(move || {
+        let mut config = ClientConfig::default();
+        config.prepare_ahead = true;
+        let client = edgehide::client::Client::connect(&url, NAME, enc2, config).unwrap();
+        let mut correct = 0;
+        let mut ready = Vec::new();
+        for (f, l) in some.iter().zip(&labels) {
+            correct += (client.classify(f).unwrap().class() == *l as usize) as usize;
+            std::thread::sleep(PAUSE);
+            ready.push(client.key_ready());
+        }
+        (correct, ready)
+    });
+    let (correct, ready) = tokio::task::spawn_blocking(move || blocking.join().unwrap())
+        .await
+        .unwrap();
+    assert!(correct >= 6, "blocking, prepared ahead: {correct}/12");
+    // Prepared in each pause itself, the first included (not during the
+    // next call, where a current-thread runtime would run a spawned task).
+    assert!(
+        ready.iter().all(|r| *r),
+        "blocking: keys ready after pauses: {ready:?}"
+    );
+
+    server.stop().await;
+}
+
+/// A camera's pause between frames (30 frames a second leave 33 ms), many
+/// times what preparing a 28x28 key takes (tens of microseconds, more on a
+/// busy CI machine), and a pause long enough for any.
+const PAUSE: Duration = Duration::from_millis(20);
+const LONG_PAUSE: Duration = Duration::from_millis(200);
+
+fn server_url_nobody() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    drop(l);
+    format!("http://{addr}")
+}
+
+#[test]
+fn the_blocking_client_times_out_on_a_silent_server() {
+    // Accepts connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", silent.local_addr().unwrap());
+    let mut config = ClientConfig::default();
+    config.timeout = Duration::from_millis(300);
+    config.retries = 1;
+    let spec = ModelSpec::fashion_mnist();
+    let started = Instant::now();
+    let err = edgehide::client::Client::connect(&url, NAME, encryptor(spec), config).unwrap_err();
+    assert!(
+        matches!(err, Error::Transport(ref m) if m.contains("timed out")),
+        "{err}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+    drop(silent);
+}
+
+#[test]
+fn serve_binary_finishes_accepted_requests_on_sigterm() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_edgehide"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--max-batch",
+            "4096",
+            "--max-delay-ms",
+            "2000",
+            "--model",
+        ])
+        .arg(model_path())
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let data = encrypted_batch(2);
+    let req = oip::encode_request(
+        None,
+        "input",
+        &[2, 1, 28, 28],
+        DataType::Fp32,
+        &data,
+        "logits",
+        true,
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = http();
+    let tasks: Vec<_> = (0..12)
+        .map(|_| {
+            let (url, body, h) = (url.clone(), req.body.clone(), req.header_len.unwrap());
+            let client = client.clone();
+            rt.spawn(async move {
+                let status = post_with(&client, &url, body, Some(h.to_string())).await.0;
+                (status, Instant::now())
+            })
+        })
+        .collect();
+    // The requests now wait for company in their batch (up to 2 s): stop
+    // the server while they are accepted but unanswered.
+    std::thread::sleep(Duration::from_millis(700));
+    let pid = child.id() as i32;
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let killed = Instant::now();
+    let answers: Vec<(u16, Instant)> = tasks.into_iter().map(|t| rt.block_on(t).unwrap()).collect();
+    assert!(answers.iter().all(|a| a.0 == 200), "{answers:?}");
+    // They were answered after the signal, so the shutdown waited for them.
+    assert!(answers.iter().all(|a| a.1 > killed));
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(rest.contains("stopped"), "{rest}");
+}
+
+/// The protocol's own Python client drives the server (binary and JSON).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tritonclient_http_drives_the_server() {
+    let server = start(ServerConfig::default()).await;
+    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let python = root.join(".venv/bin/python");
+    let url = server.url.trim_start_matches("http://").to_string();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tritonclient_check.py");
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(&python)
+            .arg(script)
+            .arg(&url)
+            .arg(NAME)
+            .output()
+            .unwrap_or_else(|e| panic!("{}: {e} (run scripts/install-deps.sh)", python.display()))
+    })
+    .await
+    .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("tritonclient: ok"), "{text}");
+    server.stop().await;
+}

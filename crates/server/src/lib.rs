@@ -1,0 +1,136 @@
+//! edgehide's embedded inference server: Open Inference Protocol (KServe v2)
+//! REST over axum, ONNX Runtime through [`Model`], dynamic batching per
+//! model.
+//!
+//! It only ever sees encryptions. It logs request sizes and timings, never
+//! tensor contents.
+#![warn(missing_docs)]
+
+mod batcher;
+mod error;
+mod metadata;
+mod model;
+mod routes;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use edgehide_oip::ModelMetadata;
+
+pub use error::{Error, Result};
+pub use metadata::model_metadata;
+pub use model::{Model, Runtime};
+pub use routes::router;
+
+/// Server settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ServerConfig {
+    /// Frames per inference; 1 turns batching off.
+    pub max_batch: usize,
+    /// How long a request may wait for others to share its batch. The default
+    /// 0 still batches under load: whatever queued up while the previous
+    /// batch ran goes into the next one, and a lone request never waits.
+    pub max_delay: Duration,
+    /// Requests waiting per model; past it the answer is 503 with Retry-After.
+    pub queue: usize,
+    /// Largest request body in bytes (413 past it).
+    pub max_body_bytes: usize,
+    /// Time from arrival to answer before giving up (504).
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_batch: 64,
+            max_delay: Duration::ZERO,
+            queue: 1024,
+            max_body_bytes: 16 << 20,
+            request_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+pub(crate) struct Served {
+    pub(crate) model: Arc<Model>,
+    pub(crate) metadata: ModelMetadata,
+    pub(crate) batcher: batcher::Batcher,
+}
+
+pub(crate) struct AppState {
+    pub(crate) models: HashMap<String, Served>,
+    pub(crate) config: ServerConfig,
+}
+
+/// Builds the state for `models` (names must differ) and starts one batching
+/// worker per model on the current tokio runtime.
+pub(crate) fn state(models: Vec<Model>, config: ServerConfig) -> Result<Arc<AppState>> {
+    let mut map = HashMap::new();
+    for model in models {
+        let name = model.spec().name().to_string();
+        if map.contains_key(&name) {
+            return Err(Error::Config(format!(
+                "two models are named {name:?}; names must differ"
+            )));
+        }
+        let model = Arc::new(model);
+        let served = Served {
+            metadata: model_metadata(&model),
+            batcher: batcher::Batcher::start(
+                model.clone(),
+                config.max_batch,
+                config.max_delay,
+                config.queue,
+            ),
+            model,
+        };
+        map.insert(name, served);
+    }
+    if map.is_empty() {
+        return Err(Error::Config("no model to serve".into()));
+    }
+    Ok(Arc::new(AppState {
+        models: map,
+        config,
+    }))
+}
+
+/// Serves `models` on `listener` until `shutdown` completes, then stops
+/// accepting and finishes every request already accepted.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    models: Vec<Model>,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let app = router(models, config)?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| Error::Listener(e.to_string()))
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing accepted requests");
+}

@@ -1,0 +1,524 @@
+//! Encrypt-and-classify against a remote Open Inference Protocol server.
+//!
+//! [`AsyncClient::connect`] reads the model's metadata once and refuses a
+//! server whose model expects another scheme, geometry, normalisation or
+//! encryption parameters than the local [`Encryptor`]: a mismatch would not
+//! fail loudly, it would only classify badly. Each frame then gets a fresh
+//! key; only its encryption is sent (binary tensor data, f32 or f16).
+//!
+//! Retries resend the *same* bytes. Encrypting the frame again with a new
+//! key would hand the server a second encryption of one frame, which is
+//! what the known attacks need.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+mod ahead;
+
+use edgehide_oip::{self as oip, ErrorBody, SCHEME_PARAMETER, SPEC_PARAMETER};
+pub use edgehide_oip::{ModelMetadata, Payload};
+
+use crate::backend::Backend;
+use crate::encrypt::{Encryption, Encryptor};
+use crate::error::{Error, Result};
+use crate::frame::PlainTensor;
+use crate::scene::{Admission, SceneConfig, SceneGuard};
+use crate::spec::ModelSpec;
+
+/// Client settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ClientConfig {
+    /// Per attempt, connection and answer included.
+    pub timeout: Duration,
+    /// Further attempts after a transport failure, 503 or 504.
+    pub retries: u32,
+    /// Element type on the wire.
+    pub payload: Payload,
+    /// Labels returned per frame, most likely first.
+    pub top_k: usize,
+    /// Prepare the next frame's key (draw it, mix its crops into a pad,
+    /// expand its mask) on a background thread after each answer, so that
+    /// the request path only runs the frame's pass ([`Encryptor::prepare`]).
+    /// For clients with idle time between frames and a CPU encryptor;
+    /// ignored on the GPU and for batches. A caller that sends frames back
+    /// to back gets no background work (it would land on the next request:
+    /// 1.22-1.29x the plain round trip measured so, against 1.08x when
+    /// encrypting on the path; benches/RESULTS.md) until it pauses again.
+    /// Off by default: it holds the next key in memory between frames, and
+    /// for large frames the two halves cost more than one pass.
+    pub prepare_ahead: bool,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        ClientConfig {
+            timeout: Duration::from_secs(10),
+            retries: 2,
+            payload: Payload::F32,
+            top_k: 3,
+            prepare_ahead: false,
+        }
+    }
+}
+
+/// One frame's answer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Classification {
+    /// The model's scores, one per label.
+    pub logits: Vec<f32>,
+    /// `(class index, label, softmax probability)`, most likely first.
+    pub top: Vec<(usize, String, f32)>,
+}
+
+impl Classification {
+    /// The most likely class.
+    pub fn class(&self) -> usize {
+        self.top.first().map(|t| t.0).unwrap_or(0)
+    }
+    /// The most likely label.
+    pub fn label(&self) -> &str {
+        self.top.first().map(|t| t.1.as_str()).unwrap_or("")
+    }
+}
+
+/// An async client bound to one model on one server.
+pub struct AsyncClient {
+    http: reqwest::Client,
+    infer_url: String,
+    metadata: ModelMetadata,
+    remote: ModelSpec,
+    encryptor: Arc<Encryptor>,
+    config: ClientConfig,
+    /// The next frame's prepared key (`ClientConfig::prepare_ahead`).
+    ahead: Arc<ahead::Ahead>,
+}
+
+impl std::fmt::Debug for AsyncClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AsyncClient({})", self.infer_url)
+    }
+}
+
+fn transport(e: reqwest::Error) -> Error {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "request failed"
+    };
+    Error::Transport(format!("{what}: {e}"))
+}
+
+/// Whether the local encryptor produces what the server's model expects.
+fn check_compatible(meta: &ModelMetadata, local: &ModelSpec) -> Result<ModelSpec> {
+    let ours = local.scheme().name();
+    let scheme = meta
+        .parameters
+        .get(SCHEME_PARAMETER)
+        .and_then(|v| v.as_str());
+    if scheme != Some(ours) {
+        return Err(Error::ServerMismatch(format!(
+            "scheme {scheme:?}, the local encryptor uses {ours:?}"
+        )));
+    }
+    let text = meta
+        .parameters
+        .get(SPEC_PARAMETER)
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| Error::Protocol(format!("metadata lacks the {SPEC_PARAMETER} parameter")))?;
+    let remote = ModelSpec::from_json(text)?;
+    let mismatch = |what: &str, theirs: String, ours: String| {
+        Err(Error::ServerMismatch(format!(
+            "{what}: the server's model expects {theirs}, the local encryptor uses {ours}"
+        )))
+    };
+    if remote.geometry() != local.geometry() {
+        return mismatch(
+            "geometry",
+            format!("{:?}", remote.geometry().shape()),
+            format!("{:?}", local.geometry().shape()),
+        );
+    }
+    if remote.mean() != local.mean() || remote.std() != local.std() {
+        return mismatch(
+            "normalisation",
+            format!("mean {:?} std {:?}", remote.mean(), remote.std()),
+            format!("mean {:?} std {:?}", local.mean(), local.std()),
+        );
+    }
+    if remote.params() != local.params() {
+        return mismatch(
+            "encryption parameters",
+            format!("{:?}", remote.params()),
+            format!("{:?}", local.params()),
+        );
+    }
+    if let (Some(r), Some(l)) = (remote.pool_fingerprint(), local.pool_fingerprint())
+        && r != l
+    {
+        return mismatch("public corpus", r.to_string(), l.to_string());
+    }
+    let input_ok = meta.inputs.len() == 1
+        && meta.inputs[0].shape.len() == 4
+        && meta.inputs[0].shape[1..] == local.geometry().shape().map(|d| d as i64).as_slice()[..];
+    if !input_ok || meta.outputs.is_empty() {
+        return Err(Error::Protocol(format!(
+            "metadata tensors {:?} -> {:?} do not fit the model spec",
+            meta.inputs, meta.outputs
+        )));
+    }
+    Ok(remote)
+}
+
+/// Softmax top-k of one frame's logits.
+fn top_k(logits: &[f32], labels: &[String], k: usize) -> Vec<(usize, String, f32)> {
+    let p = crate::scores::softmax(logits);
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+    order
+        .into_iter()
+        .take(k.max(1))
+        .map(|i| (i, labels.get(i).cloned().unwrap_or_default(), p[i]))
+        .collect()
+}
+
+impl AsyncClient {
+    /// Reads `model`'s metadata from the server at `base_url` (e.g.
+    /// `http://127.0.0.1:8000`) and checks it against `encryptor`.
+    pub async fn connect(
+        base_url: &str,
+        model: &str,
+        encryptor: Arc<Encryptor>,
+        config: ClientConfig,
+    ) -> Result<AsyncClient> {
+        // reqwest is built without a default TLS crypto provider; pick ring
+        // (already installed is fine).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .build()
+            .map_err(transport)?;
+        let base = base_url.trim_end_matches('/');
+        let meta_url = format!("{base}/v2/models/{model}");
+        let resp = http.get(&meta_url).send().await.map_err(transport)?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(transport)?;
+        if !status.is_success() {
+            return Err(server_error(status.as_u16(), &body));
+        }
+        let metadata: ModelMetadata = serde_json::from_slice(&body)
+            .map_err(|e| Error::Protocol(format!("model metadata: {e}")))?;
+        let remote = check_compatible(&metadata, encryptor.spec())?;
+        Ok(AsyncClient {
+            http,
+            infer_url: format!("{meta_url}/infer"),
+            metadata,
+            remote,
+            encryptor,
+            config,
+            ahead: Arc::default(),
+        })
+    }
+
+    /// The model's metadata as the server announced it.
+    pub fn metadata(&self) -> &ModelMetadata {
+        &self.metadata
+    }
+
+    /// The server model's sidecar (labels, parameters).
+    pub fn remote_spec(&self) -> &ModelSpec {
+        &self.remote
+    }
+
+    /// Encrypts `frame` with a fresh key and classifies the encryption.
+    pub async fn classify(&self, frame: &PlainTensor) -> Result<Classification> {
+        let mut out = self.classify_batch(std::slice::from_ref(frame)).await?;
+        out.pop()
+            .ok_or_else(|| Error::Protocol("empty answer".into()))
+    }
+
+    /// Encrypts each frame with its own fresh key (on the GPU when the
+    /// encryptor has one) and classifies them in one request.
+    pub async fn classify_batch(&self, frames: &[PlainTensor]) -> Result<Vec<Classification>> {
+        // Encrypted straight into the request's tensor buffer. The encryptor's
+        // geometry was matched to the server's at connect time.
+        let mut data = vec![0f32; frames.len() * self.remote.geometry().len()];
+        let split = self.config.prepare_ahead
+            && frames.len() == 1
+            && self.encryptor.backend() == Backend::Cpu;
+        if !split {
+            self.encryptor.encrypt_fresh_into(frames, &mut data)?;
+            return self.classify_tensors(&data, frames.len()).await;
+        }
+        let paused = self.ahead.caller_paused();
+        match self.ahead.take() {
+            Some(key) => self
+                .encryptor
+                .encrypt_prepared_into(&frames[0], key, &mut data)?,
+            None => {
+                // The same work as a preparation, timed as one: a slow
+                // first preparation (a cold thread) must not keep a caller
+                // with shorter pauses from ever preparing again.
+                let start = std::time::Instant::now();
+                self.encryptor.encrypt_fresh_into(frames, &mut data)?;
+                self.ahead.took(start.elapsed());
+            }
+        }
+        let answer = self.classify_tensors(&data, 1).await;
+        // Stamped before the preparation starts: a caller that waits for
+        // the key to be ready has then always paused as long as it took.
+        self.ahead.answered();
+        if paused {
+            self.ahead.prepare_next(self.encryptor.clone());
+        }
+        answer
+    }
+
+    /// Whether the next frame's key is already prepared
+    /// (`ClientConfig::prepare_ahead`): false before the first answer,
+    /// while the background work still runs, and while the caller sends
+    /// frames back to back (then nothing is prepared).
+    pub fn key_ready(&self) -> bool {
+        self.ahead.ready()
+    }
+
+    /// Classifies encryptions made earlier by this client's encryptor.
+    pub async fn classify_encrypted(&self, encs: &[Encryption]) -> Result<Vec<Classification>> {
+        let mut data = Vec::with_capacity(encs.iter().map(|e| e.data().len()).sum());
+        for e in encs {
+            if e.geometry() != self.remote.geometry() {
+                return Err(Error::ShapeMismatch {
+                    expected: self.remote.geometry().shape(),
+                    got: e.shape(),
+                });
+            }
+            data.extend_from_slice(e.data());
+        }
+        self.classify_tensors(&data, encs.len()).await
+    }
+
+    async fn classify_tensors(&self, data: &[f32], n: usize) -> Result<Vec<Classification>> {
+        let logits = self.infer_tensors(data, n).await?;
+        let classes = self.remote.labels().len().max(1);
+        Ok(logits
+            .chunks_exact(classes)
+            .map(|l| Classification {
+                logits: l.to_vec(),
+                top: top_k(l, self.remote.labels(), self.config.top_k),
+            })
+            .collect())
+    }
+
+    /// Sends `n` tensors laid end to end as they are and returns the logits.
+    /// Nothing is encrypted here: for encryptions made elsewhere, and for
+    /// measuring the protocol's own cost.
+    pub async fn infer_tensors(&self, data: &[f32], n: usize) -> Result<Vec<f32>> {
+        let g = self.remote.geometry();
+        if n == 0 || data.len() != n * g.len() {
+            return Err(Error::ShapeMismatch {
+                expected: g.shape(),
+                got: [data.len(), n, 0],
+            });
+        }
+        let shape = [n, g.channels, g.height, g.width];
+        let req = oip::encode_request(
+            None,
+            &self.metadata.inputs[0].name,
+            &shape,
+            self.config.payload.datatype(),
+            data,
+            &self.metadata.outputs[0].name,
+            true,
+        );
+        let (body, header_len) = self.post(req).await?;
+        let outputs = oip::decode_response(&body, header_len).map_err(|e| Error::Protocol(e.0))?;
+        let classes = self.remote.labels().len();
+        match outputs.into_iter().next() {
+            Some(t) if t.shape == [n, classes] => Ok(t.data),
+            Some(t) => Err(Error::Protocol(format!(
+                "output shape {:?}, expected [{n}, {classes}]",
+                t.shape
+            ))),
+            None => Err(Error::Protocol("no output tensor".into())),
+        }
+    }
+
+    async fn post(&self, req: oip::Encoded) -> Result<(bytes::Bytes, Option<usize>)> {
+        let body = bytes::Bytes::from(req.body);
+        let mut attempt = 0;
+        loop {
+            let mut builder = self
+                .http
+                .post(&self.infer_url)
+                .header("content-type", "application/octet-stream")
+                .body(body.clone());
+            if let Some(n) = req.header_len {
+                builder = builder.header(oip::HEADER_LENGTH, n);
+            }
+            let retry_in = match builder.send().await {
+                Err(e) if attempt < self.config.retries && (e.is_connect() || e.is_timeout()) => {
+                    Duration::from_millis(50 << attempt.min(6))
+                }
+                Err(e) => return Err(transport(e)),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let after = resp
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok());
+                    let header_len = resp
+                        .headers()
+                        .get(oip::HEADER_LENGTH)
+                        .map(|v| oip::parse_header_length(v.as_bytes()))
+                        .transpose()
+                        .map_err(|e| Error::Protocol(e.0))?;
+                    let bytes = resp.bytes().await.map_err(transport)?;
+                    match status {
+                        200 => return Ok((bytes, header_len)),
+                        503 | 504 if attempt < self.config.retries => Duration::from_millis(
+                            after
+                                .map(|s| s.min(5) * 1000)
+                                .unwrap_or(50 << attempt.min(6)),
+                        ),
+                        _ => return Err(server_error(status, &bytes)),
+                    }
+                }
+            };
+            attempt += 1;
+            tokio::time::sleep(retry_in).await;
+        }
+    }
+}
+
+fn server_error(status: u16, body: &[u8]) -> Error {
+    let message = serde_json::from_slice::<ErrorBody>(body)
+        .map(|b| b.error)
+        .unwrap_or_else(|_| String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned());
+    Error::Server { status, message }
+}
+
+/// One video frame's answer under a scene budget.
+#[derive(Clone, Debug, PartialEq)]
+pub enum FrameAnswer {
+    /// The frame was encrypted and classified.
+    Fresh(Classification),
+    /// Its scene had spent its budget: nothing was sent; this is the scene's
+    /// last result.
+    Reused(Classification),
+    /// Its scene had spent its budget and has no result to reuse (budget 0,
+    /// or the earlier request failed).
+    Withheld,
+}
+
+/// Classifies a video stream under a [`SceneGuard`]: near-identical frames
+/// count against their scene's budget of encryptions, and past it the last
+/// result is reused instead of sending another encryption of the same scene.
+#[derive(Debug)]
+pub struct VideoSession {
+    guard: SceneGuard,
+    last: HashMap<crate::scene::Hash, Classification>,
+}
+
+impl VideoSession {
+    /// A session with no scenes seen yet.
+    pub fn new(config: SceneConfig) -> VideoSession {
+        VideoSession {
+            guard: SceneGuard::new(config),
+            last: HashMap::new(),
+        }
+    }
+
+    /// Classifies `frame` through `client`, or reuses its scene's result.
+    pub async fn classify(
+        &mut self,
+        client: &AsyncClient,
+        frame: &PlainTensor,
+    ) -> Result<FrameAnswer> {
+        let (admission, scene) = self.guard.admit(frame, std::time::Instant::now());
+        match admission {
+            Admission::Send => {
+                let answer = client.classify(frame).await?;
+                if self.last.len() > 1024 {
+                    let live: std::collections::HashSet<_> = self.guard.scene_ids().collect();
+                    self.last.retain(|id, _| live.contains(id));
+                }
+                self.last.insert(scene, answer.clone());
+                Ok(FrameAnswer::Fresh(answer))
+            }
+            Admission::Withhold => Ok(match self.last.get(&scene) {
+                Some(c) => FrameAnswer::Reused(c.clone()),
+                None => FrameAnswer::Withheld,
+            }),
+        }
+    }
+}
+
+/// The blocking client: [`AsyncClient`] on a private single-thread runtime.
+/// Do not call it from inside an async runtime; use [`AsyncClient`] there.
+pub struct Client {
+    rt: tokio::runtime::Runtime,
+    inner: AsyncClient,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.inner.fmt(f)
+    }
+}
+
+impl Client {
+    /// See [`AsyncClient::connect`].
+    pub fn connect(
+        base_url: &str,
+        model: &str,
+        encryptor: Arc<Encryptor>,
+        config: ClientConfig,
+    ) -> Result<Client> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Transport(format!("cannot start a runtime: {e}")))?;
+        let inner = rt.block_on(AsyncClient::connect(base_url, model, encryptor, config))?;
+        Ok(Client { rt, inner })
+    }
+    /// See [`AsyncClient::metadata`].
+    pub fn metadata(&self) -> &ModelMetadata {
+        self.inner.metadata()
+    }
+    /// See [`AsyncClient::remote_spec`].
+    pub fn remote_spec(&self) -> &ModelSpec {
+        self.inner.remote_spec()
+    }
+    /// See [`AsyncClient::classify`].
+    pub fn classify(&self, frame: &PlainTensor) -> Result<Classification> {
+        self.rt.block_on(self.inner.classify(frame))
+    }
+    /// See [`AsyncClient::key_ready`].
+    pub fn key_ready(&self) -> bool {
+        self.inner.key_ready()
+    }
+    /// See [`AsyncClient::classify_batch`].
+    pub fn classify_batch(&self, frames: &[PlainTensor]) -> Result<Vec<Classification>> {
+        self.rt.block_on(self.inner.classify_batch(frames))
+    }
+    /// See [`AsyncClient::classify_encrypted`].
+    pub fn classify_encrypted(&self, encs: &[Encryption]) -> Result<Vec<Classification>> {
+        self.rt.block_on(self.inner.classify_encrypted(encs))
+    }
+    /// See [`AsyncClient::infer_tensors`].
+    pub fn infer_tensors(&self, data: &[f32], n: usize) -> Result<Vec<f32>> {
+        self.rt.block_on(self.inner.infer_tensors(data, n))
+    }
+    /// See [`VideoSession::classify`].
+    pub fn classify_video_frame(
+        &self,
+        session: &mut VideoSession,
+        frame: &PlainTensor,
+    ) -> Result<FrameAnswer> {
+        self.rt.block_on(session.classify(&self.inner, frame))
+    }
+}
