@@ -1,6 +1,6 @@
 """Prints the table in benches/RESULTS.md from criterion's last run.
 
-Run after `cargo bench --bench encrypt`: python3 benches/report.py
+Run after `cargo bench -p edgehide --bench encrypt`: python3 benches/report.py
 Per-frame figures divide batch timings by 64. Ratios compare figures from
 the same run.
 """

@@ -6,11 +6,11 @@
 //   out[n] = acc with its sign flipped where bit n of the frame's mask words is set
 // That is w0 * frame + sum_s w_s * (bilinear * scale + offset), with the
 // normalisation folded into the coefficients in the CPU's order (`Folded`
-// in src/encrypt/cpu.rs).
+// in src/scheme/instahide/cpu.rs).
 //
 // The bilinear interpolation is written out in shader arithmetic rather than
 // done by texture filtering units, whose weights have only a few bits on many
-// GPUs. CPU twin: `encrypt_fast` in src/encrypt/cpu.rs; the test
+// GPUs. CPU twin: `encrypt_fast` in src/scheme/instahide/cpu.rs; the test
 // `gpu_matches_cpu` in tests/gpu.rs holds them equal.
 
 struct Dims {
@@ -26,7 +26,7 @@ struct Dims {
     offset: vec4<f32>,
 }
 
-// Must match `Slot` in src/key.rs.
+// Must match `Slot` in src/scheme/instahide/key.rs.
 struct Slot {
     image: u32,
     x0: i32,
@@ -38,7 +38,7 @@ struct Slot {
     step_y: f32,
 }
 
-// Must match `KeyGpu` in src/encrypt/gpu.rs.
+// Must match `KeyGpu` in src/scheme/instahide/gpu.rs.
 struct Key {
     weights: array<f32, 8>,
     slots: array<Slot, 7>,

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::spec::{Affine, Geometry, ModelSpec};
 
 /// Largest accepted frame side, in pixels.
-pub const MAX_FRAME_SIDE: u32 = 16384;
+pub const MAX_FRAME_SIDE: u32 = crate::imageio::DecodeLimits::FRAME.max_side;
 
 /// The byte layout of a frame's pixels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,14 +15,14 @@ pub(crate) struct DecodeLimits {
 }
 
 impl DecodeLimits {
-    /// Corpus images (`crate::pool::MAX_IMAGE_SIDE`).
+    /// Corpus images ([`crate::pool::MAX_IMAGE_SIDE`] is this side).
     pub const CORPUS: DecodeLimits = DecodeLimits {
-        max_side: crate::pool::MAX_IMAGE_SIDE,
+        max_side: 8192,
         max_alloc: 512 << 20,
     };
-    /// Frames read from files (`crate::frame::MAX_FRAME_SIDE`).
+    /// Frames ([`crate::MAX_FRAME_SIDE`] is this side).
     pub const FRAME: DecodeLimits = DecodeLimits {
-        max_side: crate::frame::MAX_FRAME_SIDE,
+        max_side: 16384,
         max_alloc: 1 << 30,
     };
 

@@ -61,11 +61,10 @@ pub use frame::{
 };
 pub use params::{MAX_K, Params, ParamsBuilder};
 pub use pool::{PoolImage, PublicPool};
-pub use scheme::Scheme;
 pub use scheme::instahide::PreparedKey;
 pub use scheme::instahide::key::OneTimeKey;
 pub use scores::softmax;
-pub use spec::{Geometry, MAX_MODEL_SIDE, ModelSpec};
+pub use spec::{Geometry, MAX_MODEL_SIDE, ModelSpec, Scheme};
 
 /// The WGSL source of the InstaHide mix shader.
 #[cfg(feature = "gpu")]

@@ -7,7 +7,50 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::params::Params;
-use crate::scheme::Scheme;
+
+/// An encryption scheme, as a sidecar, an [`crate::Encryption`] and a
+/// server's model metadata name it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum Scheme {
+    /// InstaHide with one-time keys: the frame mixed with k-1 keyed crops of a
+    /// public corpus, then a random sign per element.
+    #[default]
+    #[serde(rename = "instahide")]
+    InstaHide,
+}
+
+impl Scheme {
+    fn is_default(&self) -> bool {
+        *self == Scheme::default()
+    }
+
+    /// The scheme's one name: in sidecars, in [`crate::EncryptionMeta`], and
+    /// as the `scheme` parameter of a server's model metadata.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Scheme::InstaHide => "instahide",
+        }
+    }
+}
+
+impl std::fmt::Display for Scheme {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Scheme {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> crate::Result<Scheme> {
+        match s {
+            "instahide" => Ok(Scheme::InstaHide),
+            other => Err(crate::Error::UnknownScheme(
+                other.chars().take(64).collect(),
+            )),
+        }
+    }
+}
 
 /// Largest accepted model side, in pixels; keeps every size computation far
 /// from overflow.
@@ -96,9 +139,9 @@ pub struct ModelSpec {
 #[serde(deny_unknown_fields)]
 struct RawSpec {
     name: String,
-    /// The encryption scheme; InstaHide when absent (sidecars written
-    /// before the field existed).
-    #[serde(default)]
+    /// The encryption scheme; InstaHide when absent, and left out when
+    /// InstaHide (so InstaHide sidecars read the same by every version).
+    #[serde(default, skip_serializing_if = "Scheme::is_default")]
     scheme: Scheme,
     input: Geometry,
     mean: Vec<f64>,
@@ -350,15 +393,19 @@ mod tests {
     }
 
     #[test]
-    fn a_sidecar_without_a_scheme_reads_as_instahide() {
+    fn the_scheme_field_names_instahide_or_is_absent() {
         let s = ModelSpec::fashion_mnist();
         let json = s.to_json();
-        assert!(json.contains("\"scheme\": \"instahide\""), "{json}");
-        let old = json.replace("\"scheme\": \"instahide\",", "");
-        assert_ne!(old, json);
-        let back = ModelSpec::from_json(&old).unwrap();
+        assert!(!json.contains("scheme"), "{json}");
+        let back = ModelSpec::from_json(&json).unwrap();
         assert_eq!(back.scheme(), Scheme::InstaHide);
-        assert_eq!(back, s);
+        let named = json.replacen('{', "{\"scheme\": \"instahide\",", 1);
+        assert_eq!(ModelSpec::from_json(&named).unwrap(), s);
+        assert_eq!("instahide".parse::<Scheme>().unwrap(), Scheme::InstaHide);
+        assert!(matches!(
+            "rot13".parse::<Scheme>(),
+            Err(Error::UnknownScheme(_))
+        ));
     }
 
     #[test]
@@ -370,7 +417,7 @@ mod tests {
             good.replace("0.229", "-0.229"),
             good.replace("0.485,", ""),
             good.replace("\"k\": 4", "\"k\": 40"),
-            good.replace("\"scheme\": \"instahide\"", "\"scheme\": \"rot13\""),
+            good.replacen('{', "{\"scheme\": \"rot13\",", 1),
             "{not json".to_string(),
         ];
         for c in cases {

@@ -1,4 +1,4 @@
-"""The learned decoder attack (issue 5, attack 2): a small convolutional
+"""The learned decoder attack: a small convolutional
 network trained by the attacker to map |e| (and the class, which the server
 learns anyway) back to the frame.
 

@@ -1,7 +1,6 @@
 //! What leaves the device: one encrypted frame.
 
-use crate::scheme::Scheme;
-use crate::spec::Geometry;
+use crate::spec::{Geometry, Scheme};
 
 /// What the encryption scheme was, for the receiver; no key material.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

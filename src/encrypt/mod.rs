@@ -15,10 +15,9 @@ use crate::backend::{Backend, BackendChoice};
 use crate::error::{Error, Result};
 use crate::frame::PlainTensor;
 use crate::pool::PublicPool;
-use crate::scheme::Scheme;
 use crate::scheme::instahide::key::OneTimeKey;
 use crate::scheme::instahide::{InstaHide, PreparedKey, cpu};
-use crate::spec::ModelSpec;
+use crate::spec::{ModelSpec, Scheme};
 
 /// A scheme bound to one model and corpus.
 enum Bound {

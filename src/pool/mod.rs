@@ -23,7 +23,7 @@ pub use image::PoolImage;
 
 /// Largest side of one corpus image; larger photos should be downscaled with
 /// `edgehide pool build --max-side`.
-pub const MAX_IMAGE_SIDE: u32 = 8192;
+pub const MAX_IMAGE_SIDE: u32 = crate::imageio::DecodeLimits::CORPUS.max_side;
 /// Largest number of images in one corpus.
 pub const MAX_IMAGES: usize = 4_000_000;
 /// Largest total pixel bytes of one corpus (also bounds decompression).

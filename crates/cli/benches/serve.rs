@@ -3,10 +3,10 @@
 //! onnxruntime), the same binary requests; the encrypted end-to-end path
 //! against sending the plain tensor; and the queue bound under overload.
 //!
-//!     cargo bench --bench serve        # full run, prints the tables
-//!     cargo bench --bench serve -- e2e # only the end-to-end comparison
-//!     cargo bench --bench serve -- e2e paced # the same, 1 ms idle per request
-//!     cargo bench --bench serve -- e2e split # client and server on their own cores
+//!     cargo bench -p edgehide-cli --bench serve        # full run, prints the tables
+//!     cargo bench -p edgehide-cli --bench serve -- e2e # only the end-to-end comparison
+//!     cargo bench -p edgehide-cli --bench serve -- e2e paced # the same, 1 ms idle per request
+//!     cargo bench -p edgehide-cli --bench serve -- e2e split # client and server on their own cores
 //!
 //! With `split` (any mode) the load generator runs on the last CPU it may use
 //! and every server it starts on the others. Otherwise they share all cores,

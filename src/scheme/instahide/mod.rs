@@ -23,9 +23,6 @@ use crate::params::Params;
 use crate::pool::PublicPool;
 use crate::spec::{Affine, ModelSpec};
 
-/// The scheme's name in sidecars, encryptions and model metadata.
-pub(crate) const NAME: &str = "instahide";
-
 /// What one frame's encryption reads besides the frame: its key, the corpus
 /// and the normalisation of the public images. Every kernel takes it.
 #[derive(Clone, Copy)]
@@ -109,7 +106,7 @@ impl InstaHide {
                 affine: spec.pool_affine(),
                 pool: prepared,
             },
-            params: spec.params().clone(),
+            params: *spec.params(),
             pool_log2: crops::effective_log2(pool, spec.geometry(), spec.params()),
             #[cfg(feature = "gpu")]
             gpu,

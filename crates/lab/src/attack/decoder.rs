@@ -192,7 +192,7 @@ pub fn mean_abs<'a>(encryptions: impl IntoIterator<Item = &'a [f32]>) -> Vec<f32
     acc
 }
 
-/// The one-line decoder of the issue: bright where |e| exceeds the median
+/// The one-line decoder: bright where |e| exceeds the median
 /// level (the background, which covers half of a Fashion-MNIST frame),
 /// scaled to [0, 1].
 pub fn threshold(mean_abs: &[f32]) -> Vec<f32> {

@@ -1,4 +1,4 @@
-//! Attacks on our own encryptions, to measure what they leak (issue 5).
+//! Attacks on our own encryptions, to measure what they leak.
 //! Every figure is held against the label-only baseline ([`baseline`]),
 //! since the server learns the class anyway.
 

@@ -1,5 +1,5 @@
 //! Single encryption, known corpus: search the crop space for the public
-//! image inside |e| (issue 5, attack 1).
+//! image inside |e|.
 //!
 //! The worst case for one encryption: the attacker holds the device's own
 //! corpus and the scheme's parameters and sees one encryption. |e| removes

@@ -104,7 +104,7 @@ enum AttackCommand {
     },
     /// One encryption per test frame; the attacker knows the device's corpus
     /// (worst case) and searches the crop space for the public image, then
-    /// removes it and resolves the signs (see src/attack/search.rs).
+    /// removes it and resolves the signs (see crates/lab/src/attack/search.rs).
     Search {
         #[command(flatten)]
         target: AttackTarget,
