@@ -11,6 +11,7 @@ cd "$(dirname "$0")"
 scripts/install-deps.sh
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo test --locked --workspace --all-targets "$@"
+cargo test --locked -p edgehide --doc "$@"
 echo "device library without default features (no GPU, no client):"
 cargo test --locked -p edgehide --no-default-features --lib --tests "$@"
 # The training pipeline's data path, without PyTorch (NumPy comes with the

@@ -19,7 +19,9 @@ fn main() -> edgehide::Result<()> {
 
     // A 640x480 BGRA camera frame whose rows are 2,560 bytes apart.
     let (width, height, stride) = (640u32, 480u32, 2560usize);
-    let pixels: Vec<u8> = (0..stride * height as usize).map(|i| (i % 251) as u8).collect();
+    let pixels: Vec<u8> = (0..stride * height as usize)
+        .map(|i| (i % 251) as u8)
+        .collect();
     let frame = FrameRef::new(&pixels, width, height, stride, PixelFormat::Bgra8)?;
 
     let encryption = enc.encrypt_fresh(&pre.run(&frame)?)?; // a fresh OneTimeKey, consumed

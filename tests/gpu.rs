@@ -1,5 +1,6 @@
 //! The GPU twin of the CPU encryptor, held equal on lavapipe in CI
 //! (`EDGEHIDE_REQUIRE_GPU=1` turns a missing adapter into a failure).
+#![cfg(feature = "gpu")]
 
 mod common;
 
