@@ -91,6 +91,14 @@ impl PublicPool {
         PublicPool::from_packed(BUNDLED)
     }
 
+    /// The corpus at `path` ([`PublicPool::load`]), or the bundled one.
+    pub fn load_or_bundled(path: Option<&Path>) -> Result<PublicPool> {
+        match path {
+            Some(p) => PublicPool::load(p),
+            None => PublicPool::bundled(),
+        }
+    }
+
     /// Loads a directory of images, an IDX file, or a packed pool file,
     /// deciding by what is at `path`.
     pub fn load(path: &Path) -> Result<PublicPool> {
@@ -188,16 +196,18 @@ fn in_file(e: Error, path: &Path) -> Error {
     }
 }
 
+/// `n` grey `side` x `side` images of one value each, for unit tests.
+#[cfg(test)]
+pub(crate) fn tiny(n: usize, side: u32) -> PublicPool {
+    let imgs = (0..n)
+        .map(|i| PoolImage::new(side, side, 1, vec![i as u8; (side * side) as usize]).unwrap())
+        .collect();
+    PublicPool::from_images(imgs).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tiny(n: usize, side: u32) -> PublicPool {
-        let imgs = (0..n)
-            .map(|i| PoolImage::new(side, side, 1, vec![i as u8; (side * side) as usize]).unwrap())
-            .collect();
-        PublicPool::from_images(imgs).unwrap()
-    }
 
     #[test]
     fn packed_round_trip_keeps_fingerprint() {

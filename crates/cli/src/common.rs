@@ -4,16 +4,23 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use edgehide::{ModelSpec, PublicPool};
+use edgehide::{BackendChoice, Encryptor, ModelSpec, PublicPool};
 use edgehide_lab::dataset::Split;
+pub use edgehide_lab::progress::bar as progress_bar;
 use edgehide_server::Model;
 
-/// The corpus at `path`, or the bundled one.
-pub fn load_pool(path: Option<&Path>) -> Result<PublicPool> {
-    Ok(match path {
-        Some(p) => PublicPool::load(p)?,
-        None => PublicPool::bundled()?,
-    })
+/// An encryptor for `spec` with the corpus at `pool` (default: the bundled
+/// one).
+pub fn encryptor(
+    spec: ModelSpec,
+    pool: Option<&Path>,
+    backend: BackendChoice,
+) -> Result<Encryptor> {
+    Ok(Encryptor::new(
+        spec,
+        &PublicPool::load_or_bundled(pool)?,
+        backend,
+    )?)
 }
 
 /// An ONNX model and its sidecar (the same path with `.json`), on the ONNX
@@ -44,16 +51,4 @@ pub fn parse_split(split: &str) -> Result<Split> {
         "test" => Split::Test,
         other => bail!("unknown split {other:?} (train or test)"),
     })
-}
-
-/// A progress bar on stderr (hidden when stderr is not a terminal).
-pub fn progress_bar(n: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(n as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} frames, {per_sec}, eta {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar
 }

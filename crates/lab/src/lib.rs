@@ -11,5 +11,6 @@ pub mod eval;
 pub mod npy;
 pub mod paths;
 pub mod picture;
+pub mod progress;
 
 pub use error::{Error, Result};

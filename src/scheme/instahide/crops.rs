@@ -79,14 +79,7 @@ pub(crate) fn effective_log2(pool: &PublicPool, geometry: Geometry, params: &Par
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pool::PoolImage;
-
-    fn tiny(n: usize, side: u32) -> PublicPool {
-        let imgs = (0..n)
-            .map(|i| PoolImage::new(side, side, 1, vec![i as u8; (side * side) as usize]).unwrap())
-            .collect();
-        PublicPool::from_images(imgs).unwrap()
-    }
+    use crate::pool::tiny;
 
     #[test]
     fn effective_size_counts_shifts_and_crops() {

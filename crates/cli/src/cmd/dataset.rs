@@ -7,7 +7,7 @@ use edgehide::{BackendChoice, Encryptor, ModelSpec, Preprocessor};
 use edgehide_lab::dataset::{self, DatasetName};
 use edgehide_lab::npy;
 
-use crate::common::{load_pool, parse_split, progress_bar, with_k};
+use crate::common::{encryptor, parse_split, progress_bar, with_k};
 
 #[derive(clap::Subcommand)]
 pub enum Command {
@@ -65,7 +65,7 @@ pub fn run(command: Command) -> Result<()> {
     };
     spec = with_k(spec, k)?;
     let data = dataset::load(dataset, dir.as_deref(), split)?;
-    let enc = Encryptor::new(spec, &load_pool(pool.as_deref())?, backend)?;
+    let enc = encryptor(spec, pool.as_deref(), backend)?;
     eprintln!("backend: {}", enc.backend());
     encrypt_dataset(&enc, &data, limit, plain, &out)
 }

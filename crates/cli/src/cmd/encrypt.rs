@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use edgehide::{BackendChoice, Encryptor, FrameRef, ModelSpec, PixelFormat, Preprocessor};
+use edgehide::{
+    BackendChoice, Encryptor, FrameRef, ModelSpec, PixelFormat, Preprocessor, PublicPool,
+};
 
-use crate::common::{load_pool, with_k};
+use crate::common::with_k;
 
 /// Encrypt images with a fresh one-time key each; writes one float32 .npy
 /// (C x H x W) per image. Keys are never written.
@@ -41,7 +43,7 @@ pub fn run(args: Args) -> Result<()> {
     } = args;
     let mut spec = ModelSpec::from_json_file(&spec)?;
     spec = with_k(spec, k)?;
-    let pool = load_pool(pool.as_deref())?;
+    let pool = PublicPool::load_or_bundled(pool.as_deref())?;
     let enc = Encryptor::new(spec, &pool, backend)?;
     eprintln!("backend: {}", enc.backend());
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;

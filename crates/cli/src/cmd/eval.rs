@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use edgehide::{BackendChoice, Encryptor};
+use edgehide::BackendChoice;
 use edgehide_lab::dataset::{self, DatasetName};
 use edgehide_lab::eval::{EvalOptions, Payload, evaluate};
 
-use crate::common::{load_model, load_pool, parse_split, progress_bar};
+use crate::common::{encryptor, load_model, parse_split, progress_bar};
 
 /// Accuracy of a model on encryptions of a test set, through the full
 /// client pipeline (fresh key per image, ONNX Runtime inference).
@@ -65,7 +65,7 @@ pub fn run(args: Args) -> Result<()> {
         spec = spec.with_pool_fingerprint(None);
     }
     let data = dataset::load(dataset, dir.as_deref(), split)?;
-    let enc = Encryptor::new(spec, &load_pool(pool.as_deref())?, backend)?;
+    let enc = encryptor(spec, pool.as_deref(), backend)?;
     let n = limit.unwrap_or(usize::MAX).min(data.images.len());
     eprintln!(
         "model: {} | backend: {} | {n} images, t={t}, payload {payload:?}{}",

@@ -5,8 +5,6 @@ use std::path::PathBuf;
 use anyhow::Result;
 use edgehide::{BackendChoice, Encryptor, ModelSpec, PoolImage, PublicPool};
 
-use crate::common::load_pool;
-
 #[derive(clap::Subcommand)]
 pub enum Command {
     /// Pack a folder of images or an IDX file into a pool file.
@@ -28,13 +26,11 @@ pub enum Command {
     /// Cut N model-sized images once from a corpus with the keyed transform
     /// (the fixed pre-cut pool design, kept only to measure what keyed crops
     /// add; use it with a sidecar made by `spec --max-shift 0 --no-flip`).
+    /// Run by edgehide-lab (`edgehide pool precut --help` shows its options).
+    #[command(disable_help_flag = true)]
     Precut {
-        /// Default: the bundled corpus.
-        pool: Option<PathBuf>,
-        #[arg(long)]
-        count: usize,
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
     /// Print a corpus's size, effective size and fingerprint.
     Info {
@@ -97,7 +93,7 @@ fn build(
 }
 
 fn info(pool: Option<PathBuf>, spec: Option<PathBuf>) -> Result<()> {
-    let pool = load_pool(pool.as_deref())?;
+    let pool = PublicPool::load_or_bundled(pool.as_deref())?;
     let spec = match spec {
         Some(p) => ModelSpec::from_json_file(&p)?,
         None => ModelSpec::fashion_mnist(),

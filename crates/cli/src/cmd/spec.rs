@@ -4,9 +4,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use edgehide::ModelSpec;
+use edgehide::PublicPool;
 use edgehide_lab::dataset::DatasetName;
-
-use crate::common::load_pool;
 
 /// Write a model sidecar (the Fashion-MNIST geometry and normalisation with
 /// the given encryption parameters, bound to a corpus's fingerprint).
@@ -62,7 +61,7 @@ pub fn run(args: Args) -> Result<()> {
         ..Default::default()
     }
     .build()?;
-    let pool = load_pool(pool.as_deref())?;
+    let pool = PublicPool::load_or_bundled(pool.as_deref())?;
     let base = dataset.spec();
     let spec = ModelSpec::new(
         &name,

@@ -3,7 +3,7 @@
 //! built with the device library's `hazmat` feature and never ships to a
 //! device.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -130,23 +130,15 @@ fn main() {
     }
 }
 
-fn load_pool(path: Option<&Path>) -> Result<PublicPool> {
-    Ok(match path {
-        Some(p) => PublicPool::load(p)?,
-        None => PublicPool::bundled()?,
-    })
-}
-
-/// A progress bar on stderr (hidden when stderr is not a terminal).
-fn progress_bar(n: usize) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(n as u64);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} frames, {per_sec}, eta {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+/// The label-only baseline on the attacked frames, the line every attack
+/// table ends with.
+fn print_baseline(train: &dataset::Dataset, test: &dataset::Dataset, limit: usize) {
+    let (mean, _) = edgehide_lab::attack::baseline::label_only(train, test, limit);
+    let b = edgehide_lab::attack::Summary::of(&mean);
+    println!(
+        "label-only baseline on the same frames: mean {:.3}, p90 {:.3}",
+        b.mean, b.p90
     );
-    bar
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -154,7 +146,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Pool {
             command: PoolCommand::Precut { pool, count, out },
         } => {
-            let src = load_pool(pool.as_deref())?;
+            let src = PublicPool::load_or_bundled(pool.as_deref())?;
             let cut = edgehide_lab::attack::search::precut_pool(
                 &src,
                 &ModelSpec::fashion_mnist(),
@@ -247,18 +239,18 @@ fn run(cli: Cli) -> Result<()> {
             let spec = ModelSpec::from_json_file(&spec)?;
             let device = Encryptor::new(
                 spec.clone(),
-                &load_pool(pool.as_deref())?,
+                &PublicPool::load_or_bundled(pool.as_deref())?,
                 BackendChoice::Cpu,
             )?;
             let attacker = match &attacker_pool {
                 Some(p) => Encryptor::new(
                     spec.clone().with_pool_fingerprint(None),
-                    &load_pool(Some(p))?,
+                    &PublicPool::load_or_bundled(Some(p))?,
                     BackendChoice::Cpu,
                 )?,
                 None => Encryptor::new(
                     spec.clone(),
-                    &load_pool(pool.as_deref())?,
+                    &PublicPool::load_or_bundled(pool.as_deref())?,
                     BackendChoice::Cpu,
                 )?,
             };
@@ -269,7 +261,7 @@ fn run(cli: Cli) -> Result<()> {
                 calibration,
                 frames: limit,
             };
-            let bar = progress_bar(1);
+            let bar = edgehide_lab::progress::bar(1);
             let results = edgehide_lab::attack::averaging_attack(
                 &attacker,
                 &device,
@@ -307,12 +299,7 @@ fn run(cli: Cli) -> Result<()> {
                     r.t, c.mean, c.p90, c.max, q.mean, q.p90, q.max, t.mean, t.p90
                 );
             }
-            let (mean, _) = edgehide_lab::attack::baseline::label_only(&train, &test, limit);
-            let b = edgehide_lab::attack::Summary::of(&mean);
-            println!(
-                "label-only baseline on the same frames: mean {:.3}, p90 {:.3}",
-                b.mean, b.p90
-            );
+            print_baseline(&train, &test, limit);
             Ok(())
         }
         Command::Attack {
@@ -331,7 +318,7 @@ fn run(cli: Cli) -> Result<()> {
                 },
         } => {
             let spec = ModelSpec::from_json_file(&spec)?;
-            let pool = load_pool(pool.as_deref())?;
+            let pool = PublicPool::load_or_bundled(pool.as_deref())?;
             let device = Encryptor::new(spec.clone(), &pool, BackendChoice::Cpu)?;
             let train = dataset::load(dataset, None, Split::Train)?;
             let test = dataset::load(dataset, None, Split::Test)?;
@@ -342,7 +329,7 @@ fn run(cli: Cli) -> Result<()> {
                 keep,
                 ..Default::default()
             };
-            let bar = progress_bar(limit.min(test.images.len()));
+            let bar = edgehide_lab::progress::bar(limit.min(test.images.len()));
             let r =
                 edgehide_lab::attack::search::search_attack(&device, &train, &test, &opts, |d| {
                     bar.set_position(d as u64)
@@ -378,12 +365,7 @@ fn run(cli: Cli) -> Result<()> {
                 (r.candidates.max(1) as f64).log2(),
                 r.seconds_per_frame,
             );
-            let (mean, _) = edgehide_lab::attack::baseline::label_only(&train, &test, limit);
-            let b = edgehide_lab::attack::Summary::of(&mean);
-            println!(
-                "label-only baseline on the same frames: mean {:.3}, p90 {:.3}",
-                b.mean, b.p90
-            );
+            print_baseline(&train, &test, limit);
             Ok(())
         }
     }
