@@ -1,6 +1,6 @@
-"""The learned decoder attack: a small convolutional
-network trained by the attacker to map |e| (and the class, which the server
-learns anyway) back to the frame.
+"""The learned decoder attack: a small convolutional network trained by the
+attacker to map |e| (and the class, which the server learns anyway) back to
+the frame.
 
 The attacker simulates: they encrypt the public training split with the
 published scheme and a corpus of the same kind (here: the device's own, the
@@ -8,6 +8,7 @@ worst case), fresh keys every epoch, and learn to invert. Encryptions come
 from the Rust encryptor; the decoded test frames are scored by the Rust SSIM
 (`edgehide attack score`), so the figures compare with docs/SECURITY.md.
 
+    cargo build --release && cargo build --release -p edgehide-lab   # `attack` runs edgehide-lab
     training/.venv/bin/python training/attack_decoder.py --spec models/fashion-mnist-k4.json \
         --epochs 8 --out /tmp/decoded.npy
     target/release/edgehide attack score /tmp/decoded.npy
