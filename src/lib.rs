@@ -57,7 +57,8 @@ pub use backend::{Backend, BackendChoice};
 pub use encrypt::{Encryption, EncryptionMeta, Encryptor};
 pub use error::{Error, Result};
 pub use frame::{
-    FrameRef, MAX_FRAME_SIDE, PixelFormat, PlainTensor, Preprocessor, load_image_file,
+    ColorMatrix, ColorRange, FrameRef, MAX_FRAME_SIDE, Orientation, PixelFormat, PlainTensor,
+    Plane, Preprocessor, Rotation, YuvFrame, load_image_file,
 };
 pub use params::{MAX_K, Params, ParamsBuilder};
 pub use pool::{PoolImage, PublicPool};

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use crate::color::ColorMatrix;
 use crate::error::{Error, Result};
 use crate::params::Params;
 
@@ -154,6 +155,9 @@ struct RawSpec {
     #[serde(default)]
     labels: Vec<String>,
     encryption: Params,
+    /// The matrix of YUV frames that do not name theirs; BT.601 when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    yuv_matrix: Option<ColorMatrix>,
     /// Fingerprint of the public corpus the model was trained with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pool_fingerprint: Option<String>,
@@ -243,6 +247,7 @@ impl ModelSpec {
             pool_std: None,
             labels: Vec::new(),
             encryption,
+            yuv_matrix: None,
             pool_fingerprint: None,
         })
     }
@@ -324,6 +329,11 @@ impl ModelSpec {
     /// The encryption scheme the model was trained on.
     pub fn scheme(&self) -> Scheme {
         self.raw.scheme
+    }
+    /// The matrix of YUV frames that do not name theirs (the sidecar's
+    /// `yuv_matrix`, `"bt601"` or `"bt709"`; BT.601 when absent).
+    pub fn yuv_matrix(&self) -> ColorMatrix {
+        self.raw.yuv_matrix.unwrap_or_default()
     }
     /// The model's input geometry.
     pub fn geometry(&self) -> Geometry {
