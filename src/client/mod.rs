@@ -49,6 +49,9 @@ pub struct ClientConfig {
     /// Off by default: it holds the next key in memory between frames, and
     /// for large frames the two halves cost more than one pass.
     pub prepare_ahead: bool,
+    /// Extra trusted root certificates (PEM; a bundle of several is fine)
+    /// for `https` servers, beside the platform's.
+    pub tls_roots_pem: Option<Vec<u8>>,
 }
 
 impl Default for ClientConfig {
@@ -59,6 +62,7 @@ impl Default for ClientConfig {
             payload: Payload::F32,
             top_k: 3,
             prepare_ahead: false,
+            tls_roots_pem: None,
         }
     }
 }
@@ -197,10 +201,18 @@ impl AsyncClient {
         // reqwest is built without a default TLS crypto provider; pick ring
         // (already installed is fine).
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .build()
-            .map_err(transport)?;
+        let mut builder = reqwest::Client::builder().timeout(config.timeout);
+        if let Some(pem) = &config.tls_roots_pem {
+            let roots = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::params("tls_roots_pem", e.to_string()))?;
+            if roots.is_empty() {
+                return Err(Error::params("tls_roots_pem", "no certificate in the PEM"));
+            }
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let http = builder.build().map_err(transport)?;
         let base = base_url.trim_end_matches('/');
         let meta_url = format!("{base}/v2/models/{model}");
         let resp = http.get(&meta_url).send().await.map_err(transport)?;

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The C ABI's tests: builds the static library, compiles tests/test_edgehide.c
+# against include/edgehide.h with gcc (C11, every warning an error), starts
+# `edgehide serve` on loopback with the bundled model, and runs the test on
+# N Fashion-MNIST test frames given as NV12 (default 200), comparing its
+# accuracy with `edgehide eval` on the same frames.
+#   ios/edgehide-ffi/tests/run.sh [--valgrind] [N]
+# --valgrind runs the test under valgrind (no leak, no invalid access).
+# The output ends with "N passed, N failed".
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../../.." && pwd)"
+cd "$root"
+valgrind=()
+if [ "${1:-}" = "--valgrind" ]; then
+  # Definite and indirect leaks are errors; "possibly lost" blocks are the
+  # handle registry and thread-locals that live until exit.
+  valgrind=(valgrind --quiet --error-exitcode=1 --leak-check=full --show-possibly-lost=no
+    --errors-for-leak-kinds=definite,indirect)
+  shift
+fi
+n="${1:-200}"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+model=models/fashion-mnist-k4.onnx
+echo "c tests: building the static library and the edgehide binary"
+cargo build --locked --quiet -p edgehide-ffi
+cargo build --locked --quiet -p edgehide-cli
+work="$(mktemp -d)"
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+gcc -std=c11 -Wall -Wextra -Werror -pedantic -g \
+  -I ios/edgehide-ffi/include ios/edgehide-ffi/tests/test_edgehide.c \
+  target/debug/libedgehide_ffi.a -lpthread -ldl -lm -o "$work/test_edgehide"
+# The first N test frames and labels, raw.
+.venv/bin/python - "$n" "$work" <<'PY'
+import gzip, sys, pathlib
+n, out = int(sys.argv[1]), pathlib.Path(sys.argv[2])
+d = pathlib.Path("/usr/share/datasets/fashion-mnist")
+imgs = gzip.open(d / "t10k-images-idx3-ubyte.gz").read()[16:16 + n * 784]
+labels = gzip.open(d / "t10k-labels-idx1-ubyte.gz").read()[8:8 + n]
+(out / "frames.raw").write_bytes(imgs)
+(out / "labels.raw").write_bytes(labels)
+PY
+# Under valgrind the run is short (accuracy over a few frames says little).
+accuracy=-
+if [ ${#valgrind[@]} -eq 0 ]; then
+  accuracy=$(target/debug/edgehide eval --model "$model" --limit "$n" --backend cpu 2>/dev/null \
+    | grep -oP '^accuracy: \K[0-9.]+')
+fi
+target/debug/edgehide serve --model "$model" --addr 127.0.0.1:0 >"$work/serve.log" 2>&1 &
+server=$!
+for _ in $(seq 1 100); do
+  grep -q "listening on" "$work/serve.log" && break
+  sleep 0.1
+done
+url=$(grep -oP 'listening on \K\S+' "$work/serve.log")
+"${valgrind[@]}" "$work/test_edgehide" "${model%.onnx}.json" "$url" \
+  "$work/frames.raw" "$work/labels.raw" "$n" "$accuracy"
