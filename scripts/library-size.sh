@@ -32,7 +32,7 @@ c_program() {
   cargo build --release --locked --quiet -p edgehide-ffi "$@"
   local tmp
   tmp="$(mktemp -d)"
-  gcc -std=c11 -O2 -I ios/edgehide-ffi/include ios/edgehide-ffi/tests/minimal.c \
+  gcc -std=c11 -O2 -Wl,--gc-sections -I ios/edgehide-ffi/include ios/edgehide-ffi/tests/minimal.c \
     target/release/libedgehide_ffi.a -lpthread -ldl -lm -o "$tmp/minimal"
   strip "$tmp/minimal"
   printf '| %s | `minimal.c` | %s |\n' "$name" \

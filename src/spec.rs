@@ -174,11 +174,14 @@ impl TryFrom<RawSpec> for ModelSpec {
                     "{name}: mean and std need {c} values each"
                 )));
             }
-            if mean.iter().any(|m| !m.is_finite())
-                || std.iter().any(|s| !s.is_finite() || *s <= 0.0)
+            // Pixel values are normalised as (v/255 - mean) / std in f32:
+            // a std below 1e-6 or a mean beyond 1e6 overflows or loses the
+            // picture, so such a sidecar is refused here, not at run time.
+            if mean.iter().any(|m| !m.is_finite() || m.abs() > 1e6)
+                || std.iter().any(|s| !s.is_finite() || *s < 1e-6 || *s > 1e6)
             {
                 return Err(Error::InvalidSpec(format!(
-                    "{name}: mean must be finite and std positive"
+                    "{name}: mean must be within ±1e6 and std within [1e-6, 1e6]"
                 )));
             }
             Ok(())
@@ -425,6 +428,8 @@ mod tests {
             good.replace("\"channels\": 3", "\"channels\": 2"),
             good.replace("\"width\": 224", "\"width\": 0"),
             good.replace("0.229", "-0.229"),
+            good.replace("0.229", "1e-45"),
+            good.replace("0.485", "1e300"),
             good.replace("0.485,", ""),
             good.replace("\"k\": 4", "\"k\": 40"),
             good.replacen('{', "{\"scheme\": \"rot13\",", 1),

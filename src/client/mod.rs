@@ -52,6 +52,9 @@ pub struct ClientConfig {
     /// Extra trusted root certificates (PEM; a bundle of several is fine)
     /// for `https` servers, beside the platform's.
     pub tls_roots_pem: Option<Vec<u8>>,
+    /// Frames sent per request at most; larger batches go in several
+    /// requests (edgehide's server takes `--max-frames`, 64 by default).
+    pub max_frames_per_request: usize,
 }
 
 impl Default for ClientConfig {
@@ -63,6 +66,7 @@ impl Default for ClientConfig {
             top_k: 3,
             prepare_ahead: false,
             tls_roots_pem: None,
+            max_frames_per_request: 64,
         }
     }
 }
@@ -312,16 +316,21 @@ impl AsyncClient {
         self.classify_tensors(&data, encs.len()).await
     }
 
+    /// Classifies `n` tensors, in requests of at most
+    /// `ClientConfig::max_frames_per_request` frames.
     async fn classify_tensors(&self, data: &[f32], n: usize) -> Result<Vec<Classification>> {
-        let logits = self.infer_tensors(data, n).await?;
+        let per = self.remote.geometry().len();
         let classes = self.remote.labels().len().max(1);
-        Ok(logits
-            .chunks_exact(classes)
-            .map(|l| Classification {
+        let mut out = Vec::with_capacity(n);
+        let frames = self.config.max_frames_per_request.max(1);
+        for chunk in data.chunks(frames * per) {
+            let logits = self.infer_tensors(chunk, chunk.len() / per).await?;
+            out.extend(logits.chunks_exact(classes).map(|l| Classification {
                 logits: l.to_vec(),
                 top: top_k(l, self.remote.labels(), self.config.top_k),
-            })
-            .collect())
+            }));
+        }
+        Ok(out)
     }
 
     /// Sends `n` tensors laid end to end as they are and returns the logits.

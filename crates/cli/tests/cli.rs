@@ -314,3 +314,74 @@ fn pool_precut_then_attack_search() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// ONNX Runtime's telemetry is off: a run leaves nothing in the home folder
+/// (Microsoft's builds otherwise append usage events to
+/// ~/.cache/Microsoft/DeveloperTools/.onnxruntime/).
+#[test]
+fn onnx_runtime_leaves_nothing_in_home() {
+    let home = tempfile::tempdir().unwrap();
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let out = edgehide()
+        .env("HOME", home.path())
+        .current_dir(root)
+        .args([
+            "eval",
+            "--model",
+            "models/fashion-mnist-k4.onnx",
+            "--limit",
+            "20",
+        ])
+        .args(["--backend", "cpu"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(home.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(left.is_empty(), "left in HOME: {left:?}");
+}
+
+#[test]
+fn encrypt_refuses_two_images_with_one_output_name_and_serve_a_zero_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("model.json");
+    std::fs::write(&spec, edgehide::ModelSpec::fashion_mnist().to_json()).unwrap();
+    for sub in ["a", "b"] {
+        std::fs::create_dir(dir.path().join(sub)).unwrap();
+        write_png(&dir.path().join(sub).join("x.png"), 40, 30);
+    }
+    let out = dir.path().join("out");
+    let run = edgehide()
+        .args(["encrypt", "--backend", "cpu", "--spec"])
+        .arg(&spec)
+        .arg("--out")
+        .arg(&out)
+        .arg(dir.path().join("a/x.png"))
+        .arg(dir.path().join("b/x.png"))
+        .output()
+        .unwrap();
+    assert!(!run.status.success());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("two images would be written"));
+    assert!(!out.join("x.npy").exists(), "nothing is written");
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let serve = edgehide()
+        .current_dir(root)
+        .args([
+            "serve",
+            "--model",
+            "models/fashion-mnist-k4.onnx",
+            "--timeout-s",
+            "0",
+        ])
+        .args(["--addr", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!serve.status.success());
+    assert!(String::from_utf8_lossy(&serve.stderr).contains("--timeout-s"));
+}

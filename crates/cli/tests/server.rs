@@ -357,7 +357,7 @@ async fn bad_requests_get_a_json_4xx_and_the_server_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_answers_503_with_retry_after_and_loses_nothing() {
     let mut config = ServerConfig::default();
-    config.max_batch = 1;
+    config.max_batch = 256;
     config.queue = 1;
     let server = start(config).await;
     let data = Arc::new(encrypted_batch(1).repeat(256));
@@ -687,5 +687,64 @@ async fn tritonclient_http_drives_the_server() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(text.contains("tritonclient: ok"), "{text}");
+    server.stop().await;
+}
+
+/// Work per request is bounded: more frames than `max_frames` are refused
+/// at once with the limit in the message, values far outside the range of
+/// encryptions are refused before inference (they can drive the model to
+/// infinite scores), and the client splits a large batch into requests the
+/// server takes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn work_per_request_is_bounded_and_large_batches_are_split_by_the_client() {
+    let mut config = ServerConfig::default();
+    config.max_batch = 8;
+    config.max_frames = Some(16);
+    let server = start(config).await;
+    let url = &server.url;
+    let many = oip::encode_request(
+        None,
+        "input",
+        &[17, 1, 28, 28],
+        DataType::Fp32,
+        &[0.5; 17 * 784],
+        "logits",
+        true,
+    );
+    let (status, _, body) = post(url, many.body, many.header_len.map(|n| n.to_string())).await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, 413, "{text}");
+    assert!(
+        text.contains("17 frames") && text.contains("at most 16"),
+        "{text}"
+    );
+    let huge = oip::encode_request(
+        None,
+        "input",
+        &[1, 1, 28, 28],
+        DataType::Fp32,
+        &[3e38; 784],
+        "logits",
+        true,
+    );
+    let (status, _, body) = post(url, huge.body, huge.header_len.map(|n| n.to_string())).await;
+    let text = String::from_utf8_lossy(&body);
+    assert_eq!(status, 400, "{text}");
+    assert!(text.contains("outside"), "{text}");
+    // 40 frames through a client that sends at most 16 per request.
+    let (test, frames) = test_frames(40);
+    let mut cfg = ClientConfig::default();
+    cfg.max_frames_per_request = 16;
+    let client = AsyncClient::connect(url, NAME, encryptor(model().spec().clone()), cfg)
+        .await
+        .unwrap();
+    let answers = client.classify_batch(&frames).await.unwrap();
+    assert_eq!(answers.len(), 40);
+    let correct = answers
+        .iter()
+        .zip(&test.labels)
+        .filter(|(a, l)| a.class() == **l as usize)
+        .count();
+    assert!(correct >= 24, "{correct}/40");
     server.stop().await;
 }

@@ -39,6 +39,10 @@ pub enum Error {
     #[error("invalid model input: {0}")]
     Input(String),
 
+    /// The model produced a value that is not finite.
+    #[error("the model produced a non-finite score")]
+    NonFiniteOutput,
+
     /// The listener failed while serving.
     #[error("listener: {0}")]
     Listener(String),

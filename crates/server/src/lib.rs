@@ -39,6 +39,20 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Time from arrival to answer before giving up (504).
     pub request_timeout: Duration,
+    /// Frames one request may carry (413 past it); `None`: `max_batch`.
+    pub max_frames: Option<usize>,
+    /// Largest magnitude an input value may have (400 past it). An
+    /// encryption of a normalised frame stays within a few units; values far
+    /// outside are not encryptions and can drive a model's arithmetic to
+    /// infinity.
+    pub max_abs_input: f32,
+}
+
+impl ServerConfig {
+    /// Frames one request may carry.
+    pub fn frames_per_request(&self) -> usize {
+        self.max_frames.unwrap_or(self.max_batch).max(1)
+    }
 }
 
 impl Default for ServerConfig {
@@ -49,6 +63,8 @@ impl Default for ServerConfig {
             queue: 1024,
             max_body_bytes: 16 << 20,
             request_timeout: Duration::from_secs(30),
+            max_frames: None,
+            max_abs_input: 1e4,
         }
     }
 }

@@ -26,15 +26,36 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
+/// Microsoft's builds of ONNX Runtime record usage events (executable,
+/// device id, model names, batch sizes, errors) in
+/// `~/.cache/Microsoft/DeveloperTools/.onnxruntime/` as soon as an
+/// environment is made, whatever `DisableTelemetryEvents` says afterwards;
+/// only `ORT_DISABLE_TELEMETRY` set before that stops it. A privacy product
+/// leaves no such trail, so it is set here unless the caller set it.
+fn disable_telemetry() {
+    if std::env::var_os("ORT_DISABLE_TELEMETRY").is_none() {
+        // SAFETY: set once, before ONNX Runtime is loaded, by the one place
+        // that loads it. The `edgehide` binary sets it first thing in main,
+        // before any thread exists; a library caller that reads the
+        // environment from other threads while it loads ONNX Runtime can set
+        // the variable itself first.
+        unsafe { std::env::set_var("ORT_DISABLE_TELEMETRY", "1") };
+    }
+}
+
 impl Runtime {
     /// Loads `libonnxruntime` from `dylib` (version 1.31 or a later 1.x).
     /// ONNX Runtime is process-wide: the first call loads it, and a later
     /// call with another path is refused.
     pub fn load(dylib: &Path) -> Result<Runtime> {
         let loaded = RUNTIME.get_or_init(|| {
+            disable_telemetry();
             let env = ort::init_from(dylib)
                 .map_err(|e| format!("cannot load {}: {e}", dylib.display()))?
                 .with_name("edgehide")
+                // No usage data leaves the process, and none is written to
+                // the home folder (a privacy product leaves no trail).
+                .with_telemetry(false)
                 .build()
                 .map_err(|e| e.to_string())?;
             Ok((dylib.to_path_buf(), env))
@@ -189,6 +210,9 @@ impl Model {
                 "{} scores for {n} inputs",
                 data.len()
             )));
+        }
+        if data.iter().any(|v| !v.is_finite()) {
+            return Err(Error::NonFiniteOutput);
         }
         Ok(data.to_vec())
     }

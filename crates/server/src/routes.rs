@@ -186,6 +186,24 @@ async fn infer_inner(
         Ok(x) => x,
         Err(why) => return Err(error(StatusCode::BAD_REQUEST, why)),
     };
+    let limit = state.config.frames_per_request();
+    if frames > limit {
+        return Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request carries {frames} frames; this server takes at most {limit} per request"
+            ),
+        ));
+    }
+    let bound = state.config.max_abs_input;
+    if let Some(v) = data.iter().find(|v| v.abs() > bound) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "input value {v:e} is outside [-{bound}, {bound}], the range of encryptions this server takes"
+            ),
+        ));
+    }
     let Ok(rx) = served.batcher.submit(data, frames) else {
         return Err(error(
             StatusCode::SERVICE_UNAVAILABLE,

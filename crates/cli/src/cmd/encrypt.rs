@@ -48,6 +48,17 @@ pub fn run(args: Args) -> Result<()> {
     eprintln!("backend: {}", enc.backend());
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut pre = Preprocessor::new(enc.spec());
+    // One output per input: two inputs with one file stem would overwrite.
+    let mut stems = std::collections::HashSet::new();
+    for path in &images {
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("frame");
+        if !stems.insert(stem) {
+            anyhow::bail!(
+                "two images would be written to {}: rename one",
+                out.join(format!("{stem}.npy")).display()
+            );
+        }
+    }
     for path in &images {
         let (rgb, w, h) = edgehide::load_image_file(path)?;
         let x = pre.run(&FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8)?)?;

@@ -30,6 +30,13 @@ pub struct Args {
     /// Largest request body, in MiB.
     #[arg(long, default_value_t = 16)]
     max_body_mib: usize,
+    /// Frames one request may carry (413 past it; default: --max-batch).
+    #[arg(long)]
+    max_frames: Option<usize>,
+    /// Largest magnitude of an input value (400 past it): encryptions of
+    /// normalised frames stay within a few units.
+    #[arg(long, default_value_t = 1e4)]
+    max_abs_input: f32,
     /// Seconds before a request is answered 504.
     #[arg(long, default_value_t = 30.0)]
     timeout_s: f64,
@@ -43,6 +50,8 @@ pub fn run(args: Args) -> Result<()> {
         max_delay_ms,
         queue,
         max_body_mib,
+        max_frames,
+        max_abs_input,
         timeout_s,
     } = args;
     let models = models
@@ -54,7 +63,15 @@ pub fn run(args: Args) -> Result<()> {
     config.max_delay = duration(max_delay_ms / 1e3, "--max-delay-ms")?;
     config.queue = queue;
     config.max_body_bytes = max_body_mib << 20;
+    config.max_frames = max_frames;
+    if !(max_abs_input.is_finite() && max_abs_input > 0.0) {
+        anyhow::bail!("--max-abs-input must be a positive number, got {max_abs_input}");
+    }
+    config.max_abs_input = max_abs_input;
     config.request_timeout = duration(timeout_s, "--timeout-s")?;
+    if config.request_timeout.is_zero() {
+        anyhow::bail!("--timeout-s must be more than 0 (every request would time out)");
+    }
     let names: Vec<String> = models.iter().map(|m| m.spec().name().to_string()).collect();
     let rt = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     rt.block_on(async move {
