@@ -748,3 +748,188 @@ async fn work_per_request_is_bounded_and_large_batches_are_split_by_the_client()
     assert!(correct >= 24, "{correct}/40");
     server.stop().await;
 }
+
+/// Reads from `stream` until the server closes it (or `limit` passes) and
+/// returns what it sent.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, limit: Duration) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Err(_) => return None,
+            Ok(Ok(0)) | Ok(Err(_)) => return Some(got),
+            Ok(Ok(n)) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Silent, half-sent and slow connections are closed within the configured
+/// times while other clients are served; an oversized body is refused from
+/// its declared length, before any `100 Continue`; a wrong method gets the
+/// JSON error body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_silent_and_oversized_connections_are_cut_while_others_are_served() {
+    use tokio::io::AsyncWriteExt;
+    let mut config = ServerConfig::default();
+    config.header_timeout = Duration::from_millis(600);
+    config.body_timeout = Duration::from_millis(600);
+    config.max_body_bytes = 1 << 20;
+    let server = start(config).await;
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let connect = || tokio::net::TcpStream::connect(addr.clone());
+    let started = Instant::now();
+    let mut silent = connect().await.unwrap();
+    let mut half = connect().await.unwrap();
+    half.write_all(b"GET /v2 HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut slow_body = connect().await.unwrap();
+    slow_body
+        .write_all(
+            format!(
+                "POST /v2/models/{NAME}/infer HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n{{\"inputs\":"
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    // Served meanwhile.
+    let (status, _) = get_json(&format!("{}/v2/health/ready", server.url)).await;
+    assert_eq!(status, 200);
+    let limit = Duration::from_secs(5);
+    assert!(
+        read_until_closed(&mut silent, limit).await.is_some(),
+        "a silent connection stays open"
+    );
+    assert!(
+        read_until_closed(&mut half, limit).await.is_some(),
+        "a half-sent request stays open"
+    );
+    let answer = read_until_closed(&mut slow_body, limit)
+        .await
+        .expect("a slow body stays open");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("\"error\""), "{text}");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+    // An idle keep-alive connection is closed after the header timeout too.
+    let mut idle = connect().await.unwrap();
+    idle.write_all(b"GET /v2/health/live HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut idle, limit)
+        .await
+        .expect("idle connection kept");
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    // 1 GiB declared, a few bytes sent, and a client waiting for 100 Continue.
+    let mut big = connect().await.unwrap();
+    big.write_all(
+        format!(
+            "POST /v2/models/{NAME}/infer HTTP/1.1\r\nHost: a\r\nContent-Length: 1073741824\r\nExpect: 100-continue\r\n\r\n"
+        )
+        .as_bytes(),
+    )
+    .await
+    .unwrap();
+    let answer = read_until_closed(&mut big, limit)
+        .await
+        .expect("oversized kept");
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(!text.contains("100 Continue"), "{text}");
+    assert!(text.contains("exceeds the server's limit"), "{text}");
+    let resp = http()
+        .delete(format!("{}/v2/models/{NAME}/infer", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 405);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert!(body["error"].is_string(), "{body}");
+    server.stop().await;
+}
+
+/// SIGTERM while a client holds a half-sent request: the server still exits,
+/// with status 0, within its grace period.
+#[test]
+fn serve_binary_exits_within_the_grace_period_with_a_request_half_sent() {
+    use std::io::{BufRead, Write};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_edgehide"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--shutdown-grace-s", "1"])
+        .args(["--header-timeout-s", "60", "--model"])
+        .arg(model_path())
+        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let addr = line
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("http://"))
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let mut half = std::net::TcpStream::connect(&addr).unwrap();
+    half.write_all(
+        format!(
+            "POST /v2/models/{NAME}/infer HTTP/1.1\r\nHost: a\r\nContent-Length: 500\r\n\r\n{{"
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    let mut silent = std::net::TcpStream::connect(&addr).unwrap();
+    silent.write_all(b"GET /v2 HTTP/1.1\r\n").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(5),
+            "still running 5 s after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status}");
+    assert!(
+        signalled.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        signalled.elapsed()
+    );
+    drop((half, silent));
+}
+
+/// Past `max_connections` a new connection waits in the backlog until one
+/// closes (here: two silent ones, cut by the header timeout) and is then
+/// served; nothing is refused or lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_limit_wait_for_a_free_slot() {
+    let mut config = ServerConfig::default();
+    config.max_connections = 2;
+    config.header_timeout = Duration::from_millis(700);
+    let server = start(config).await;
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let a = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let b = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let started = Instant::now();
+    let (status, _) = get_json(&format!("{}/v2/health/live", server.url)).await;
+    assert_eq!(status, 200);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(400),
+        "served at once past the limit ({waited:?})"
+    );
+    drop((a, b));
+    server.stop().await;
+}

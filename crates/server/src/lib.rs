@@ -8,6 +8,7 @@
 
 mod batcher;
 mod error;
+mod listener;
 mod metadata;
 mod model;
 mod routes;
@@ -46,6 +47,15 @@ pub struct ServerConfig {
     /// outside are not encryptions and can drive a model's arithmetic to
     /// infinity.
     pub max_abs_input: f32,
+    /// Time a connection has to send a request's headers; also how long an
+    /// idle keep-alive connection stays open.
+    pub header_timeout: Duration,
+    /// Time a request's body has to arrive in full (408 past it).
+    pub body_timeout: Duration,
+    /// Connections open at once; more wait in the accept backlog.
+    pub max_connections: usize,
+    /// How long a shutdown waits for requests already received.
+    pub shutdown_grace: Duration,
 }
 
 impl ServerConfig {
@@ -65,6 +75,10 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             max_frames: None,
             max_abs_input: 1e4,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }
@@ -114,18 +128,16 @@ pub(crate) fn state(models: Vec<Model>, config: ServerConfig) -> Result<Arc<AppS
 }
 
 /// Serves `models` on `listener` until `shutdown` completes, then stops
-/// accepting and finishes every request already accepted.
+/// accepting, finishes every request already received in full (within
+/// `config.shutdown_grace`) and returns.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     models: Vec<Model>,
     config: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let app = router(models, config)?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| Error::Listener(e.to_string()))
+    let app = router(models, config.clone())?;
+    listener::run(listener, app, &config, shutdown).await
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -24,6 +24,7 @@ type St = State<Arc<AppState>>;
 /// started on the current tokio runtime.
 pub fn router(models: Vec<Model>, config: ServerConfig) -> Result<Router> {
     let limit = config.max_body_bytes;
+    let body_timeout = config.body_timeout;
     let state = super::state(models, config)?;
     Ok(Router::new()
         .route("/v2", get(server_metadata))
@@ -44,8 +45,57 @@ pub fn router(models: Vec<Model>, config: ServerConfig) -> Result<Router> {
         )
         .route("/v2/models/{name}/versions/{version}/infer", post(infer_v))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route".into()).into_response() })
+        .method_not_allowed_fallback(|| async {
+            error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method not allowed on this route".into(),
+            )
+            .into_response()
+        })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn(move |req, next| {
+            refuse_oversized(req, next, limit)
+        }))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            body_timeout,
+        ))
         .with_state(state))
+}
+
+/// A request whose `Content-Length` exceeds the body limit is answered 413
+/// before its body is read, so a client that sent `Expect: 100-continue`
+/// never gets `100 Continue` for it.
+async fn refuse_oversized(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    limit: usize,
+) -> Response {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body of {n} bytes exceeds the server's limit of {limit} bytes"),
+        )
+        .into_response(),
+        _ => next.run(req).await,
+    }
+}
+
+/// Whether the body failed because it did not arrive within the body
+/// timeout (the router's `RequestBodyTimeoutLayer`).
+fn timed_out(rejection: &BytesRejection) -> bool {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(rejection);
+    while let Some(e) = cause {
+        if e.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
 }
 
 /// An error answer: its status and the JSON `{"error": ...}` body.
@@ -161,6 +211,15 @@ async fn infer_inner(
         Ok(b) => b,
         Err(rejection) => {
             let status = rejection.status();
+            if timed_out(&rejection) {
+                return Err(error(
+                    StatusCode::REQUEST_TIMEOUT,
+                    format!(
+                        "the request body did not arrive within {:?}",
+                        state.config.body_timeout
+                    ),
+                ));
+            }
             let why = if status == StatusCode::PAYLOAD_TOO_LARGE {
                 format!(
                     "request body exceeds the server's limit of {} bytes",

@@ -37,6 +37,20 @@ pub struct Args {
     /// normalised frames stay within a few units.
     #[arg(long, default_value_t = 1e4)]
     max_abs_input: f32,
+    /// Seconds a connection has to send a request's headers; also how long
+    /// an idle keep-alive connection stays open.
+    #[arg(long, default_value_t = 10.0)]
+    header_timeout_s: f64,
+    /// Seconds a request's body has to arrive in full (408 past it).
+    #[arg(long, default_value_t = 30.0)]
+    body_timeout_s: f64,
+    /// Connections open at once; more wait in the accept backlog.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a shutdown (SIGTERM, Ctrl-C) waits for requests already
+    /// received before closing every connection.
+    #[arg(long, default_value_t = 5.0)]
+    shutdown_grace_s: f64,
     /// Seconds before a request is answered 504.
     #[arg(long, default_value_t = 30.0)]
     timeout_s: f64,
@@ -52,6 +66,10 @@ pub fn run(args: Args) -> Result<()> {
         max_body_mib,
         max_frames,
         max_abs_input,
+        header_timeout_s,
+        body_timeout_s,
+        max_connections,
+        shutdown_grace_s,
         timeout_s,
     } = args;
     let models = models
@@ -68,6 +86,15 @@ pub fn run(args: Args) -> Result<()> {
         anyhow::bail!("--max-abs-input must be a positive number, got {max_abs_input}");
     }
     config.max_abs_input = max_abs_input;
+    config.header_timeout = duration(header_timeout_s, "--header-timeout-s")?;
+    config.body_timeout = duration(body_timeout_s, "--body-timeout-s")?;
+    config.shutdown_grace = duration(shutdown_grace_s, "--shutdown-grace-s")?;
+    if config.header_timeout.is_zero() || config.body_timeout.is_zero() || max_connections == 0 {
+        anyhow::bail!(
+            "--header-timeout-s, --body-timeout-s and --max-connections must be more than 0"
+        );
+    }
+    config.max_connections = max_connections;
     config.request_timeout = duration(timeout_s, "--timeout-s")?;
     if config.request_timeout.is_zero() {
         anyhow::bail!("--timeout-s must be more than 0 (every request would time out)");
