@@ -595,20 +595,20 @@ fn the_blocking_client_times_out_on_a_silent_server() {
     drop(silent);
 }
 
-#[test]
-fn serve_binary_finishes_accepted_requests_on_sigterm() {
+/// `edgehide serve` on a loopback port with the bundled model and `args`:
+/// the child, its stdout after the listening line, and its URL.
+fn spawn_serve(
+    args: &[&str],
+) -> (
+    std::process::Child,
+    std::io::BufReader<std::process::ChildStdout>,
+    String,
+) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_edgehide"))
-        .args([
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--max-batch",
-            "4096",
-            "--max-delay-ms",
-            "2000",
-            "--model",
-        ])
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .args(args)
+        .arg("--model")
         .arg(model_path())
         .env("XDG_RUNTIME_DIR", std::env::temp_dir())
         .stdout(std::process::Stdio::piped())
@@ -622,6 +622,12 @@ fn serve_binary_finishes_accepted_requests_on_sigterm() {
         .find(|w| w.starts_with("http://"))
         .unwrap_or_else(|| panic!("no address in {line:?}"))
         .to_string();
+    (child, out, url)
+}
+
+#[test]
+fn serve_binary_finishes_accepted_requests_on_sigterm() {
+    let (mut child, mut out, url) = spawn_serve(&["--max-batch", "4096", "--max-delay-ms", "2000"]);
     let data = encrypted_batch(2);
     let req = oip::encode_request(
         None,
@@ -859,23 +865,10 @@ async fn slow_silent_and_oversized_connections_are_cut_while_others_are_served()
 /// with status 0, within its grace period.
 #[test]
 fn serve_binary_exits_within_the_grace_period_with_a_request_half_sent() {
-    use std::io::{BufRead, Write};
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_edgehide"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--shutdown-grace-s", "1"])
-        .args(["--header-timeout-s", "60", "--model"])
-        .arg(model_path())
-        .env("XDG_RUNTIME_DIR", std::env::temp_dir())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    let addr = line
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("http://"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    use std::io::Write;
+    let (mut child, _out, url) =
+        spawn_serve(&["--shutdown-grace-s", "1", "--header-timeout-s", "60"]);
+    let addr = url.trim_start_matches("http://").to_string();
     let mut half = std::net::TcpStream::connect(&addr).unwrap();
     half.write_all(
         format!(
