@@ -7,6 +7,7 @@
 //!     cargo bench -p edgehide-cli --bench serve -- e2e # only the end-to-end comparison
 //!     cargo bench -p edgehide-cli --bench serve -- e2e paced # the same, 1 ms idle per request
 //!     cargo bench -p edgehide-cli --bench serve -- e2e split # client and server on their own cores
+//!     cargo bench -p edgehide-cli --bench serve -- soak  # a minute of good, bad and slow clients
 //!
 //! With `split` (any mode) the load generator runs on the last CPU it may use
 //! and every server it starts on the others. Otherwise they share all cores,
@@ -150,6 +151,42 @@ fn edgehide_server(port: u16, max_batch: usize, queue: usize, delay_ms: &str) ->
             .arg("--model")
             .arg(model_path()),
     )
+}
+
+#[path = "serve/soak.rs"]
+mod soak;
+
+/// The soak run (see `soak`): `edgehide serve` with short connection
+/// timeouts, then mixed clients for `length`.
+fn soak_run(rt: &tokio::runtime::Runtime, encrypted: &[Vec<f32>], length: Duration) {
+    let port = free_port();
+    let server = spawn_server(
+        Command::new(env!("CARGO_BIN_EXE_edgehide"))
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+            .args(["--header-timeout-s", "2", "--body-timeout-s", "2"])
+            .arg("--model")
+            .arg(model_path()),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    rt.block_on(wait_ready(&url));
+    let one = bodies(&encrypted[..1]).0.remove(0);
+    let flat: Vec<f32> = encrypted[..64].concat();
+    let big = oip::encode_request(
+        None,
+        "input",
+        &[64, 1, 28, 28],
+        DataType::Fp32,
+        &flat,
+        "logits",
+        true,
+    );
+    rt.block_on(soak::run(
+        &url,
+        server.0.id(),
+        length,
+        Arc::new(one),
+        Arc::new((big.body, big.header_len.unwrap())),
+    ));
 }
 
 fn python_peer(port: u16) -> Option<Proc> {
@@ -326,6 +363,17 @@ fn main() {
         .into_iter()
         .map(|e| e.into_data())
         .collect();
+    if std::env::args().any(|a| a == "soak") || !full {
+        let length = if full {
+            Duration::from_secs(60)
+        } else {
+            Duration::from_secs(2)
+        };
+        soak_run(&rt, &encrypted, length);
+        if full {
+            return;
+        }
+    }
     let encrypted = Arc::new(bodies(&encrypted));
     let requests = |c: usize| if full { (c * 40).clamp(600, 4000) } else { 20 };
     let levels: &[usize] = match (only_e2e, full) {

@@ -81,15 +81,27 @@ async fn run<M: Infer>(
     delay: Duration,
 ) {
     let mut carried: Option<Job> = None;
+    // Bytes of tensors handled since the queue was last empty.
+    let mut since_idle = 0usize;
     loop {
         let first = match carried.take() {
             Some(job) => job,
-            None => match rx.recv().await {
-                Some(job) => job,
-                None => return, // every sender is gone: the server has stopped
+            None => match rx.try_recv() {
+                Ok(job) => job,
+                Err(_) => {
+                    if since_idle > TRIM_AFTER {
+                        release_freed_memory();
+                    }
+                    since_idle = 0;
+                    match rx.recv().await {
+                        Some(job) => job,
+                        None => return, // every sender is gone: the server has stopped
+                    }
+                }
             },
         };
         if first.frames > max_batch {
+            since_idle += first.data.len() * 4;
             run_split(&model, first, max_batch).await;
             continue;
         }
@@ -125,6 +137,7 @@ async fn run<M: Infer>(
         for job in &mut jobs {
             batch.append(&mut job.data);
         }
+        since_idle += batch.len() * 4;
         match infer(&model, batch, frames).await {
             Ok(logits) => {
                 let per = model.classes();
@@ -142,6 +155,20 @@ async fn run<M: Infer>(
                 }
             }
         }
+    }
+}
+
+/// Tensor bytes after which an idle worker hands freed memory back.
+const TRIM_AFTER: usize = 8 << 20;
+
+/// Returns the allocator's freed pages to the system once a burst is over:
+/// glibc keeps what a burst of large batches freed in its arenas, so
+/// resident memory would otherwise stay at the burst's peak.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only releases free memory; no pointer changes.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
