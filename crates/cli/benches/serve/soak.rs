@@ -18,6 +18,9 @@ fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
+/// A request body and its binary header length.
+type Body = Arc<(Vec<u8>, usize)>;
+
 #[derive(Default)]
 struct Counts {
     ok: AtomicUsize,
@@ -30,13 +33,7 @@ struct Counts {
 /// Runs the soak against the server at `url` (process `pid`) for `length`.
 /// `good` and `big` are request bodies (with their header lengths) of one
 /// frame and of 64 frames.
-pub async fn run(
-    url: &str,
-    pid: u32,
-    length: Duration,
-    good: Arc<(Vec<u8>, usize)>,
-    big: Arc<(Vec<u8>, usize)>,
-) {
+pub async fn run(url: &str, pid: u32, length: Duration, good: Body, big: Body) {
     let counts = Arc::new(Counts::default());
     let stop = Arc::new(AtomicBool::new(false));
     let before = rss_kib(pid).unwrap_or(0);
@@ -56,7 +53,7 @@ pub async fn run(
     let addr = url.trim_start_matches("http://").to_string();
     let mut tasks = Vec::new();
     // Good clients (one frame), one big one (64 frames), malformed ones.
-    let kinds: Vec<(usize, Option<Arc<(Vec<u8>, usize)>>)> =
+    let kinds: Vec<(usize, Option<Body>)> =
         vec![(8, Some(good.clone())), (1, Some(big.clone())), (2, None)];
     for (n, body) in kinds {
         for i in 0..n {
