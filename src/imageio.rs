@@ -20,10 +20,13 @@ impl DecodeLimits {
         max_side: 8192,
         max_alloc: 512 << 20,
     };
-    /// Frames ([`crate::MAX_FRAME_SIDE`] is this side).
+    /// Frames ([`crate::MAX_FRAME_SIDE`] is this side). 256 MiB holds an
+    /// 8-bit RGB picture of 89 megapixels, more than any camera frame; a
+    /// small file claiming more (a 16000x16000 PNG is under 1 MB) is refused
+    /// from its header, before anything that size is allocated.
     pub const FRAME: DecodeLimits = DecodeLimits {
         max_side: 16384,
-        max_alloc: 1 << 30,
+        max_alloc: 256 << 20,
     };
 
     /// The same limits with at most `budget` bytes to allocate.

@@ -206,6 +206,14 @@ fn unreadable_files() {
     let bad = dir.path().join("bad.ehpool");
     std::fs::write(&bad, b"EHPOOL01\xff\xff\xff\xff").unwrap();
     assert!(matches!(PublicPool::load(&bad), Err(Error::InvalidPool(_))));
+    // A PNG that claims 16000x16000 RGB (768 MB decoded) in a few bytes:
+    // refused from its header.
+    let bomb = dir.path().join("bomb.png");
+    std::fs::write(&bomb, png_header(16000, 16000)).unwrap();
+    match edgehide::load_image_file(&bomb) {
+        Err(Error::ImageDecode { reason, .. }) => assert!(reason.contains("limit"), "{reason}"),
+        other => panic!("{:?}", other.map(|(_, w, h)| (w, h))),
+    }
     // Specs.
     assert!(matches!(
         ModelSpec::from_json_file(&dir.path().join("none.json")),
@@ -273,4 +281,29 @@ fn keys_never_show_their_contents() {
         ),
         "OneTimeKey { <redacted> }"
     );
+}
+
+/// An 8-bit RGB PNG that claims `w` x `h` and carries one empty data chunk.
+fn png_header(w: u32, h: u32) -> Vec<u8> {
+    let chunk = |png: &mut Vec<u8>, kind: &[u8], data: &[u8]| {
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        let mut crc = flate2::Crc::new();
+        crc.update(&body);
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        png.extend_from_slice(&body);
+        png.extend_from_slice(&crc.sum().to_be_bytes());
+    };
+    let mut ihdr = w.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    chunk(&mut png, b"IHDR", &ihdr);
+    chunk(
+        &mut png,
+        b"IDAT",
+        &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01],
+    );
+    chunk(&mut png, b"IEND", &[]);
+    png
 }
