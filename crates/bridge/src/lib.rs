@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 mod frame;
+pub mod handles;
 mod ops;
 mod status;
 

@@ -137,6 +137,11 @@ impl Remote {
         Ok(Remote { client, pre })
     }
 
+    /// The server model's label of class `index`.
+    pub fn label(&self, index: usize) -> Option<String> {
+        self.client.remote_spec().labels().get(index).cloned()
+    }
+
     /// Preprocesses, encrypts with a fresh key, sends, classifies.
     pub fn classify(&self, frame: &FrameDesc<'_>) -> Result<Classification> {
         let x = frame.preprocess(&mut *lock(&self.pre)?)?;

@@ -8,8 +8,6 @@
 //! The header `include/edgehide.h` is generated from this file by cbindgen.
 #![allow(clippy::missing_safety_doc)] // the safety contract is the header's
 
-mod handles;
-
 use std::cell::RefCell;
 use std::ffi::{CStr, CString, c_char};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -20,7 +18,7 @@ use edgehide_bridge::{
     Sidecar, Status, Video, VideoAnswer,
 };
 
-use handles::Kind;
+use edgehide_bridge::handles::{self, Kind};
 
 /// Success.
 pub const EH_OK: i32 = 0;

@@ -1,5 +1,6 @@
-//! The registry of live handles: a handle is usable from its `_open`/`_new`
-//! until its `_free`, as the kind it was made as. A freed, foreign or
+//! The registry of live handles that bridges hand out (C pointers, Java
+//! `long`s): a handle is usable from its open/new until its free, as the
+//! kind it was made as. A freed, foreign or
 //! mistyped pointer is refused before it is dereferenced; freeing twice does
 //! nothing. (A handle freed on one thread while another uses it is still the
 //! caller's bug: the header says so.)
@@ -7,13 +8,16 @@
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex, MutexGuard};
 
-use edgehide_bridge::{BridgeError, Status};
+use crate::{BridgeError, Status};
 
 /// What a handle points to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
+    /// An encryptor ([`crate::Device`]).
     Encryptor,
+    /// A client ([`crate::Remote`]).
     Client,
+    /// A video session ([`crate::Video`]).
     Video,
 }
 
@@ -25,7 +29,7 @@ fn live() -> MutexGuard<'static, HashMap<usize, Kind>> {
 }
 
 /// Hands `value` to C as a handle of `kind`.
-pub(crate) fn register<T>(value: Box<T>, kind: Kind) -> *mut T {
+pub fn register<T>(value: Box<T>, kind: Kind) -> *mut T {
     let p = Box::into_raw(value);
     live().insert(p as usize, kind);
     p
@@ -36,7 +40,7 @@ pub(crate) fn register<T>(value: Box<T>, kind: Kind) -> *mut T {
 /// # Safety
 /// A registered pointer of `kind` points to a live `T` (it was made by
 /// [`register`] with a `Box<T>` and not yet freed).
-pub(crate) unsafe fn get<'a, T>(p: *const T, kind: Kind) -> Result<&'a T, BridgeError> {
+pub unsafe fn get<'a, T>(p: *const T, kind: Kind) -> Result<&'a T, BridgeError> {
     if p.is_null() {
         return Err(BridgeError::new(Status::NullPointer, "handle is NULL"));
     }
@@ -58,7 +62,7 @@ pub(crate) unsafe fn get<'a, T>(p: *const T, kind: Kind) -> Result<&'a T, Bridge
 ///
 /// # Safety
 /// As for [`get`].
-pub(crate) unsafe fn free<T>(p: *mut T, kind: Kind) {
+pub unsafe fn free<T>(p: *mut T, kind: Kind) {
     if p.is_null() {
         return;
     }
