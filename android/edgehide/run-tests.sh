@@ -36,24 +36,12 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-.venv/bin/python - "$n" "$work" <<'PY'
-import gzip, sys, pathlib
-n, out = int(sys.argv[1]), pathlib.Path(sys.argv[2])
-d = pathlib.Path("/usr/share/datasets/fashion-mnist")
-(out / "frames.raw").write_bytes(gzip.open(d / "t10k-images-idx3-ubyte.gz").read()[16:16 + n * 784])
-(out / "labels.raw").write_bytes(gzip.open(d / "t10k-labels-idx1-ubyte.gz").read()[8:8 + n])
-PY
+source scripts/bridge-test-env.sh
+write_test_frames "$n"
 target/debug/edgehide pool build /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \
   --limit 16 --out "$work/small.ehpool" >/dev/null
-accuracy=$(target/debug/edgehide eval --model "$model" --limit "$n" --backend cpu 2>/dev/null \
-  | grep -oP '^accuracy: \K[0-9.]+')
-target/debug/edgehide serve --model "$model" --addr 127.0.0.1:0 >"$work/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$work/serve.log" && break
-  sleep 0.1
-done
-url=$(grep -oP 'listening on \K\S+' "$work/serve.log")
+accuracy=$(eval_accuracy "$n")
+start_server
 mkdir -p "$work/classes"
 javac --release 17 -Xlint:all -Werror -cp "$junit" -d "$work/classes" \
   android/edgehide/src/main/java/org/edgehide/*.java android/edgehide/src/test/java/org/edgehide/*.java

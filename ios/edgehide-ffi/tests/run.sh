@@ -36,28 +36,13 @@ trap cleanup EXIT
 gcc -std=c11 -Wall -Wextra -Werror -pedantic -g \
   -I ios/edgehide-ffi/include ios/edgehide-ffi/tests/test_edgehide.c \
   target/debug/libedgehide_ffi.a -lpthread -ldl -lm -o "$work/test_edgehide"
-# The first N test frames and labels, raw.
-.venv/bin/python - "$n" "$work" <<'PY'
-import gzip, sys, pathlib
-n, out = int(sys.argv[1]), pathlib.Path(sys.argv[2])
-d = pathlib.Path("/usr/share/datasets/fashion-mnist")
-imgs = gzip.open(d / "t10k-images-idx3-ubyte.gz").read()[16:16 + n * 784]
-labels = gzip.open(d / "t10k-labels-idx1-ubyte.gz").read()[8:8 + n]
-(out / "frames.raw").write_bytes(imgs)
-(out / "labels.raw").write_bytes(labels)
-PY
+source scripts/bridge-test-env.sh
+write_test_frames "$n"
 # Under valgrind the run is short (accuracy over a few frames says little).
 accuracy=-
 if [ ${#valgrind[@]} -eq 0 ]; then
-  accuracy=$(target/debug/edgehide eval --model "$model" --limit "$n" --backend cpu 2>/dev/null \
-    | grep -oP '^accuracy: \K[0-9.]+')
+  accuracy=$(eval_accuracy "$n")
 fi
-target/debug/edgehide serve --model "$model" --addr 127.0.0.1:0 >"$work/serve.log" 2>&1 &
-server=$!
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$work/serve.log" && break
-  sleep 0.1
-done
-url=$(grep -oP 'listening on \K\S+' "$work/serve.log")
+start_server
 "${valgrind[@]}" "$work/test_edgehide" "${model%.onnx}.json" "$url" \
   "$work/frames.raw" "$work/labels.raw" "$n" "$accuracy"
