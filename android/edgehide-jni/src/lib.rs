@@ -125,6 +125,13 @@ fn floats<'a>(env: &Env<'_>, b: &JByteBuffer<'_>) -> Result<&'a mut [f32], Fail>
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr.cast::<f32>(), len) })
 }
 
+/// The three plane argument triples every frame-taking method receives.
+macro_rules! planes {
+    ($($buf:ident, $rs:ident, $ps:ident),+) => {
+        [$(PlaneArgs { buf: &$buf, row_stride: $rs, pixel_stride: $ps }),+]
+    };
+}
+
 /// One plane argument triple: buffer, row stride, pixel stride.
 struct PlaneArgs<'a, 'local> {
     buf: &'a JByteBuffer<'local>,
@@ -332,23 +339,7 @@ pub extern "system" fn Java_org_edgehide_Native_encrypt<'local>(
 ) -> jint {
     status(&mut unowned, |env| {
         let device = get::<Device>(handle, Kind::Encryptor)?;
-        let planes = [
-            PlaneArgs {
-                buf: &p0,
-                row_stride: rs0,
-                pixel_stride: ps0,
-            },
-            PlaneArgs {
-                buf: &p1,
-                row_stride: rs1,
-                pixel_stride: ps1,
-            },
-            PlaneArgs {
-                buf: &p2,
-                row_stride: rs2,
-                pixel_stride: ps2,
-            },
-        ];
+        let planes = planes!(p0, rs0, ps0, p1, rs1, ps1, p2, rs2, ps2);
         let f = frame(
             env, format, width, height, planes, rotation, mirror, full_range,
         )?;
@@ -462,23 +453,7 @@ pub extern "system" fn Java_org_edgehide_Native_classify<'local>(
 ) -> jint {
     status(&mut unowned, |env| {
         let remote = get::<Remote>(client, Kind::Client)?;
-        let planes = [
-            PlaneArgs {
-                buf: &p0,
-                row_stride: rs0,
-                pixel_stride: ps0,
-            },
-            PlaneArgs {
-                buf: &p1,
-                row_stride: rs1,
-                pixel_stride: ps1,
-            },
-            PlaneArgs {
-                buf: &p2,
-                row_stride: rs2,
-                pixel_stride: ps2,
-            },
-        ];
+        let planes = planes!(p0, rs0, ps0, p1, rs1, ps1, p2, rs2, ps2);
         let f = frame(
             env, format, width, height, planes, rotation, mirror, full_range,
         )?;
@@ -583,23 +558,7 @@ pub extern "system" fn Java_org_edgehide_Native_videoClassify<'local>(
         if kind.is_null() || kind.len(env)? < 1 {
             return Err(fail(Status::NullPointer, "the kind array is null or empty"));
         }
-        let planes = [
-            PlaneArgs {
-                buf: &p0,
-                row_stride: rs0,
-                pixel_stride: ps0,
-            },
-            PlaneArgs {
-                buf: &p1,
-                row_stride: rs1,
-                pixel_stride: ps1,
-            },
-            PlaneArgs {
-                buf: &p2,
-                row_stride: rs2,
-                pixel_stride: ps2,
-            },
-        ];
+        let planes = planes!(p0, rs0, ps0, p1, rs1, ps1, p2, rs2, ps2);
         let f = frame(
             env, format, width, height, planes, rotation, mirror, full_range,
         )?;
@@ -692,23 +651,7 @@ mod test_keys {
     ) -> jint {
         status(&mut unowned, |env| {
             let device = get::<Device>(handle, Kind::Encryptor)?;
-            let planes = [
-                PlaneArgs {
-                    buf: &p0,
-                    row_stride: rs0,
-                    pixel_stride: ps0,
-                },
-                PlaneArgs {
-                    buf: &p1,
-                    row_stride: rs1,
-                    pixel_stride: ps1,
-                },
-                PlaneArgs {
-                    buf: &p2,
-                    row_stride: rs2,
-                    pixel_stride: ps2,
-                },
-            ];
+            let planes = planes!(p0, rs0, ps0, p1, rs1, ps1, p2, rs2, ps2);
             let f = frame(
                 env, format, width, height, planes, rotation, mirror, full_range,
             )?;
@@ -795,23 +738,7 @@ mod bench {
         let mut nanos = -1;
         status(&mut unowned, |env| {
             let device = get::<Device>(handle, Kind::Encryptor)?;
-            let planes = [
-                PlaneArgs {
-                    buf: &p0,
-                    row_stride: rs0,
-                    pixel_stride: ps0,
-                },
-                PlaneArgs {
-                    buf: &p1,
-                    row_stride: rs1,
-                    pixel_stride: ps1,
-                },
-                PlaneArgs {
-                    buf: &p2,
-                    row_stride: rs2,
-                    pixel_stride: ps2,
-                },
-            ];
+            let planes = planes!(p0, rs0, ps0, p1, rs1, ps1, p2, rs2, ps2);
             let f = frame(env, format, width, height, planes, 0, false, true)?;
             let out = floats(env, &out)?;
             let started = std::time::Instant::now();
