@@ -20,14 +20,14 @@ use crate::scheme::instahide::{InstaHide, PreparedKey, cpu};
 use crate::spec::{ModelSpec, Scheme};
 
 /// A scheme bound to one model and corpus.
-enum Bound {
+enum BoundScheme {
     InstaHide(InstaHide),
 }
 
 /// Encrypts frames for one model with one public corpus.
 pub struct Encryptor {
     spec: ModelSpec,
-    scheme: Bound,
+    scheme: BoundScheme,
     fallback: Option<String>,
 }
 
@@ -48,7 +48,7 @@ impl Encryptor {
         let (scheme, fallback) = match spec.scheme() {
             Scheme::InstaHide => {
                 let (ih, fallback) = InstaHide::new(&spec, pool, choice)?;
-                (Bound::InstaHide(ih), fallback)
+                (BoundScheme::InstaHide(ih), fallback)
             }
         };
         Ok(Encryptor {
@@ -80,13 +80,13 @@ impl Encryptor {
     /// The InstaHide binding (the only scheme so far).
     pub(crate) fn instahide(&self) -> &InstaHide {
         match &self.scheme {
-            Bound::InstaHide(ih) => ih,
+            BoundScheme::InstaHide(ih) => ih,
         }
     }
     #[cfg_attr(not(feature = "hazmat"), allow(dead_code))]
     pub(crate) fn instahide_mut(&mut self) -> &mut InstaHide {
         match &mut self.scheme {
-            Bound::InstaHide(ih) => ih,
+            BoundScheme::InstaHide(ih) => ih,
         }
     }
 

@@ -32,6 +32,22 @@ pub use yuv::{Plane, YuvFrame};
 
 use crate::error::{Error, Result};
 
+/// Errors unless a frame of `width` x `height` is non-empty and within
+/// [`MAX_FRAME_SIDE`] per side.
+fn check_size(width: u32, height: u32) -> Result<()> {
+    if width == 0 || height == 0 {
+        return Err(Error::InvalidFrame(format!(
+            "zero-size frame {width}x{height}"
+        )));
+    }
+    if width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
+        return Err(Error::InvalidFrame(format!(
+            "frame {width}x{height} exceeds {MAX_FRAME_SIDE} per side"
+        )));
+    }
+    Ok(())
+}
+
 /// Reads an image file (PNG, JPEG) into an 8-bit RGB frame buffer.
 pub fn load_image_file(path: &std::path::Path) -> Result<(Vec<u8>, u32, u32)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;

@@ -78,16 +78,7 @@ impl<'a> FrameRef<'a> {
         stride: usize,
         format: PixelFormat,
     ) -> Result<Self> {
-        if width == 0 || height == 0 {
-            return Err(Error::InvalidFrame(format!(
-                "zero-size frame {width}x{height}"
-            )));
-        }
-        if width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
-            return Err(Error::InvalidFrame(format!(
-                "frame {width}x{height} exceeds {MAX_FRAME_SIDE} per side"
-            )));
-        }
+        super::check_size(width, height)?;
         let row = width as usize * format.bytes_per_pixel();
         if stride < row {
             return Err(Error::InvalidFrame(format!(

@@ -5,7 +5,7 @@
 
 use zeroize::Zeroize;
 
-use super::{MAX_FRAME_SIDE, Orientation};
+use super::Orientation;
 use crate::color::{ColorMatrix, ColorRange};
 use crate::error::{Error, Result};
 
@@ -106,16 +106,7 @@ impl<'a> YuvFrame<'a> {
         u: Plane<'a>,
         v: Plane<'a>,
     ) -> Result<Self> {
-        if width == 0 || height == 0 {
-            return Err(Error::InvalidFrame(format!(
-                "zero-size frame {width}x{height}"
-            )));
-        }
-        if width > MAX_FRAME_SIDE || height > MAX_FRAME_SIDE {
-            return Err(Error::InvalidFrame(format!(
-                "frame {width}x{height} exceeds {MAX_FRAME_SIDE} per side"
-            )));
-        }
+        super::check_size(width, height)?;
         let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
         y.check("Y", width, height)?;
         u.check("U", cw, ch)?;

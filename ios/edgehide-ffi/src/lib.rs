@@ -314,8 +314,8 @@ fn classification(c: &Classification) -> EhClassification {
 /// The library's version, a static NUL-terminated string.
 #[unsafe(no_mangle)]
 pub extern "C" fn eh_version() -> *const c_char {
-    static VERSION: &CStr = c"0.1.0";
-    VERSION.as_ptr()
+    // The workspace's version, the bridge's `version()`, NUL-terminated.
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
 }
 
 /// The message of the calling thread's last failed call ("" after a
