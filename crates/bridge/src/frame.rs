@@ -63,7 +63,7 @@ impl FrameFormat {
 }
 
 /// One plane: its bytes, row stride and pixel stride.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct PlaneDesc<'a> {
     /// The plane's bytes (empty where the format has no such plane).
     pub data: &'a [u8],
@@ -71,6 +71,19 @@ pub struct PlaneDesc<'a> {
     pub row_stride: usize,
     /// Bytes from one sample to the next (YUV 4:2:0 chroma: 1 or 2).
     pub pixel_stride: usize,
+}
+
+impl std::fmt::Debug for PlaneDesc<'_> {
+    // The bytes are the private frame: sizes only.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "PlaneDesc({} bytes, row stride {}, pixel stride {})",
+            self.data.len(),
+            self.row_stride,
+            self.pixel_stride
+        )
+    }
 }
 
 /// A frame: format, size in the sensor's orientation, planes, and how to
