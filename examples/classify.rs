@@ -22,10 +22,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = spec.name().to_string();
     let enc = Encryptor::new(spec, &PublicPool::bundled()?, BackendChoice::Auto)?;
     let mut pre = Preprocessor::new(enc.spec());
+    let (rgb, w, h) = edgehide::load_image_file(image.as_ref(), &enc.spec().geometry())?;
     // `connect` refuses a server whose model expects another encryption.
     let client = Client::connect(&url, &model, Arc::new(enc), ClientConfig::default())?;
 
-    let (rgb, w, h) = edgehide::load_image_file(image.as_ref())?;
     let frame = FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8)?;
     let answer = client.classify(&pre.run(&frame)?)?; // fresh key, encrypt, send, classify
     println!("{} ({:.0}%)", answer.label(), answer.top[0].2 * 100.0);

@@ -152,8 +152,9 @@ struct RawSpec {
     pool_mean: Option<Vec<f64>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pool_std: Option<Vec<f64>>,
-    #[serde(default)]
-    labels: Vec<String>,
+    /// Class names by index; absent for a spec without a model.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    labels: Option<Vec<String>>,
     encryption: Params,
     /// The matrix of YUV frames that do not name theirs; BT.601 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,6 +204,20 @@ impl TryFrom<RawSpec> for ModelSpec {
                 raw.input.height, raw.input.width
             )));
         }
+        if let Some(labels) = &raw.labels {
+            // An empty list is a mistake, not a model with no classes: a
+            // spec without a model leaves the field out.
+            if labels.is_empty() {
+                return Err(Error::InvalidSpec(
+                    "labels: the list is empty; give one per class, or leave the field out".into(),
+                ));
+            }
+            if labels.iter().any(|l| l.is_empty() || l.len() > 256) {
+                return Err(Error::InvalidSpec(
+                    "labels: each must have 1 to 256 bytes".into(),
+                ));
+            }
+        }
         if raw.name.is_empty() || raw.name.len() > 128 {
             return Err(Error::InvalidSpec(
                 "name must have 1 to 128 characters".into(),
@@ -248,7 +263,7 @@ impl ModelSpec {
             std,
             pool_mean: None,
             pool_std: None,
-            labels: Vec::new(),
+            labels: None,
             encryption,
             yuv_matrix: None,
             pool_fingerprint: None,
@@ -348,7 +363,7 @@ impl ModelSpec {
     }
     /// Class labels, by class index.
     pub fn labels(&self) -> &[String] {
-        &self.raw.labels
+        self.raw.labels.as_deref().unwrap_or_default()
     }
     /// Per-channel mean of the private frame's normalisation.
     pub fn mean(&self) -> &[f64] {
@@ -384,7 +399,7 @@ impl ModelSpec {
     }
     /// The same spec with class labels.
     pub fn with_labels(mut self, labels: Vec<String>) -> ModelSpec {
-        self.raw.labels = labels;
+        self.raw.labels = (!labels.is_empty()).then_some(labels);
         self
     }
     /// The same spec bound to a corpus fingerprint.
@@ -433,8 +448,17 @@ mod tests {
             good.replace("0.485,", ""),
             good.replace("\"k\": 4", "\"k\": 40"),
             good.replacen('{', "{\"scheme\": \"rot13\",", 1),
+            good.replacen('{', "{\"labels\": [],", 1),
+            good.replacen('{', "{\"labels\": [\"cat\", \"\"],", 1),
             "{not json".to_string(),
         ];
+        // A spec without labels (encryption only) leaves the field out.
+        assert!(!good.contains("labels"), "{good}");
+        let labelled = good.replacen('{', "{\"labels\": [\"cat\", \"dog\"],", 1);
+        assert_eq!(
+            ModelSpec::from_json(&labelled).unwrap().labels(),
+            ["cat", "dog"]
+        );
         for c in cases {
             assert!(
                 matches!(ModelSpec::from_json(&c), Err(Error::InvalidSpec(_))),

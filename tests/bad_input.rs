@@ -210,9 +210,13 @@ fn unreadable_files() {
     // refused from its header.
     let bomb = dir.path().join("bomb.png");
     std::fs::write(&bomb, png_header(16000, 16000)).unwrap();
-    match edgehide::load_image_file(&bomb) {
-        Err(Error::ImageDecode { reason, .. }) => assert!(reason.contains("limit"), "{reason}"),
-        other => panic!("{:?}", other.map(|(_, w, h)| (w, h))),
+    for model in [ModelSpec::fashion_mnist(), ModelSpec::imagenet_224()] {
+        match edgehide::load_image_file(&bomb, &model.geometry()) {
+            Err(Error::ImageDecode { reason, .. }) => {
+                assert!(reason.contains("16000x16000"), "{reason}")
+            }
+            other => panic!("{:?}", other.map(|(_, w, h)| (w, h))),
+        }
     }
     // Specs.
     assert!(matches!(

@@ -48,10 +48,20 @@ fn check_size(width: u32, height: u32) -> Result<()> {
     Ok(())
 }
 
-/// Reads an image file (PNG, JPEG) into an 8-bit RGB frame buffer.
-pub fn load_image_file(path: &std::path::Path) -> Result<(Vec<u8>, u32, u32)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let img = crate::imageio::decode(path, &bytes, crate::imageio::DecodeLimits::FRAME)?.to_rgb8();
+/// Reads an image file (PNG, JPEG) into an 8-bit RGB frame buffer for a
+/// model with input `model`; the pixels are wiped when the buffer is
+/// dropped. A picture more than 64 times the model's side (and over 4096
+/// pixels) on either side is refused from the file's header: it would cost
+/// memory and add nothing the model can see. Scale such a picture down first.
+pub fn load_image_file(
+    path: &std::path::Path,
+    model: &crate::Geometry,
+) -> Result<(zeroize::Zeroizing<Vec<u8>>, u32, u32)> {
+    let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| Error::io(path, e))?);
+    let limits = crate::imageio::DecodeLimits::frame_for(
+        u32::try_from(model.height.max(model.width)).unwrap_or(u32::MAX),
+    );
+    let img = crate::imageio::decode(path, &bytes, limits)?.into_rgb8();
     let (w, h) = img.dimensions();
-    Ok((img.into_raw(), w, h))
+    Ok((zeroize::Zeroizing::new(img.into_raw()), w, h))
 }

@@ -926,3 +926,121 @@ async fn connections_beyond_the_limit_wait_for_a_free_slot() {
     drop((a, b));
     server.stop().await;
 }
+
+/// Sends `head` (a whole request head, no body) on a fresh connection and
+/// returns the status and body of the answer.
+async fn raw_request(addr: &str, head: &[u8]) -> (u16, String) {
+    use tokio::io::AsyncWriteExt;
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(head).await.unwrap();
+    let got = read_until_closed(&mut s, Duration::from_secs(10))
+        .await
+        .expect("the server answers and closes");
+    let text = String::from_utf8_lossy(&got).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {text:?}"));
+    let body = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
+}
+
+/// Requests the framework would refuse with a bare status get the JSON
+/// error body too: a long target (414), large headers (431), a path that is
+/// not UTF-8 once decoded (400). Past HTTP's own parser limit the answer is
+/// still 431, without a body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_targets_large_headers_and_odd_paths_get_the_json_error() {
+    let server = start(ServerConfig::default()).await;
+    let addr = server.url.trim_start_matches("http://").to_string();
+    let long = format!(
+        "GET /v2?{} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "q".repeat(10 << 10)
+    );
+    let large = format!(
+        "GET /v2 HTTP/1.1\r\nHost: a\r\nX-Big: {}\r\nConnection: close\r\n\r\n",
+        "h".repeat(40 << 10)
+    );
+    let odd = "GET /v2/models/%FF%FE/ready HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+    let cases = [
+        (long.as_str(), 414, "request target"),
+        (large.as_str(), 431, "headers"),
+        (odd, 400, "UTF-8"),
+    ];
+    for (head, want, needle) in cases {
+        let (status, body) = raw_request(&addr, head.as_bytes()).await;
+        assert_eq!(status, want, "{body}");
+        let err: oip::ErrorBody =
+            serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body:?}"));
+        assert!(err.error.contains(needle), "{}", err.error);
+    }
+    let huge = format!(
+        "GET /v2 HTTP/1.1\r\nHost: a\r\nX-Huge: {}\r\n\r\n",
+        "h".repeat(600 << 10)
+    );
+    let (status, _) = raw_request(&addr, huge.as_bytes()).await;
+    assert_eq!(status, 431);
+    let (status, _) = get_json(&format!("{}/v2", server.url)).await;
+    assert_eq!(status, 200, "still serving");
+    server.stop().await;
+}
+
+/// A request of many frames runs in batches taking turns with the others:
+/// a one-frame request sent while two large ones are in flight is answered
+/// before either of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_request_is_not_held_behind_large_ones() {
+    let mut config = ServerConfig::default();
+    config.max_batch = 1;
+    config.max_frames = Some(2048);
+    let server = start(config).await;
+    let url = server.url.clone();
+    let big = oip::encode_request(
+        None,
+        "input",
+        &[2048, 1, 28, 28],
+        DataType::Fp32,
+        &vec![0.5; 2048 * 784],
+        "logits",
+        true,
+    );
+    let small = oip::encode_request(
+        None,
+        "input",
+        &[1, 1, 28, 28],
+        DataType::Fp32,
+        &[0.5; 784],
+        "logits",
+        true,
+    );
+    let done = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let send = |what: &'static str, req: oip::Encoded| {
+        let (url, done) = (url.clone(), done.clone());
+        tokio::spawn(async move {
+            let (status, _, body) =
+                post(&url, req.body, req.header_len.map(|n| n.to_string())).await;
+            assert_eq!(status, 200, "{what}: {}", String::from_utf8_lossy(&body));
+            done.lock().unwrap().push(what);
+        })
+    };
+    let bigs = [send("big", big.clone()), send("big", big)];
+    // Both large requests are running (the queue holds them) before the
+    // small one is sent.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        done.lock().unwrap().is_empty(),
+        "the large requests ended too soon to judge"
+    );
+    let small = send("small", small);
+    small.await.unwrap();
+    for b in bigs {
+        b.await.unwrap();
+    }
+    assert_eq!(*done.lock().unwrap(), ["small", "big", "big"]);
+    server.stop().await;
+}

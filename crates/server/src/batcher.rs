@@ -1,13 +1,17 @@
 //! Dynamic batching: requests for one model wait in a bounded queue; one
 //! worker takes as many as fit in `max_batch` frames (waiting at most
-//! `max_delay` for company) and runs them through the model together. A
-//! request of more than `max_batch` frames runs alone, split into batches of
-//! at most `max_batch`, so no inference ever exceeds it.
+//! `max_delay` for company) and runs them through the model together.
+//!
+//! A request of more than `max_batch` frames runs in batches of at most
+//! `max_batch`, one batch at a time, taking turns with the other requests:
+//! a small request waits behind it for one batch at most, and no inference
+//! ever exceeds `max_batch`.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, oneshot};
 
 use crate::Model;
 use crate::error::{Error, Result};
@@ -16,6 +20,8 @@ use crate::error::{Error, Result};
 pub(crate) trait Infer: Send + Sync + 'static {
     fn classes(&self) -> usize;
     fn logits(&self, batch: Vec<f32>, frames: usize) -> Result<Vec<f32>>;
+    /// Hands back memory kept for large batches; called when a burst is over.
+    fn release_memory(&self) {}
 }
 
 impl Infer for Model {
@@ -25,12 +31,20 @@ impl Infer for Model {
     fn logits(&self, batch: Vec<f32>, frames: usize) -> Result<Vec<f32>> {
         Model::logits(self, batch, frames)
     }
+    fn release_memory(&self) {
+        if let Err(e) = Model::release_memory(self) {
+            tracing::warn!("releasing the model's idle memory: {e}");
+        }
+    }
 }
 
 struct Job {
     data: Vec<f32>,
     frames: usize,
     reply: oneshot::Sender<Result<Vec<f32>>>,
+    /// The request's place in the queue, given back when it is answered or
+    /// dropped; held also while the worker runs it, so split requests count.
+    _place: OwnedSemaphorePermit,
 }
 
 /// The queue is full (answer 503) or the worker has stopped.
@@ -39,20 +53,25 @@ pub(crate) struct Busy;
 
 #[derive(Clone)]
 pub(crate) struct Batcher {
-    tx: mpsc::Sender<Job>,
+    tx: mpsc::UnboundedSender<Job>,
+    places: Arc<Semaphore>,
 }
 
 impl Batcher {
-    /// Starts the worker on the current tokio runtime.
+    /// Starts the worker on the current tokio runtime; at most `queue`
+    /// requests wait or run at once.
     pub(crate) fn start<M: Infer>(
         model: Arc<M>,
         max_batch: usize,
         max_delay: Duration,
         queue: usize,
     ) -> Batcher {
-        let (tx, rx) = mpsc::channel(queue.max(1));
+        let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(run(model, rx, max_batch.max(1), max_delay));
-        Batcher { tx }
+        Batcher {
+            tx,
+            places: Arc::new(Semaphore::new(queue.max(1))),
+        }
     }
 
     /// Queues `frames` tensors laid end to end; the receiver gets their
@@ -62,49 +81,67 @@ impl Batcher {
         data: Vec<f32>,
         frames: usize,
     ) -> std::result::Result<oneshot::Receiver<Result<Vec<f32>>>, Busy> {
+        let place = self.places.clone().try_acquire_owned().map_err(|_| Busy)?;
         let (reply, rx) = oneshot::channel();
         self.tx
-            .try_send(Job {
+            .send(Job {
                 data,
                 frames,
                 reply,
+                _place: place,
             })
             .map_err(|_| Busy)?;
         Ok(rx)
     }
 }
 
+/// A request larger than a batch, part way through.
+struct Split {
+    job: Job,
+    done: usize,
+    logits: Vec<f32>,
+}
+
 async fn run<M: Infer>(
     model: Arc<M>,
-    mut rx: mpsc::Receiver<Job>,
+    mut rx: mpsc::UnboundedReceiver<Job>,
     max_batch: usize,
     delay: Duration,
 ) {
     let mut carried: Option<Job> = None;
+    let mut splits: VecDeque<Split> = VecDeque::new();
     // Bytes of tensors handled since the queue was last empty.
     let mut since_idle = 0usize;
     loop {
-        let first = match carried.take() {
+        let first = match carried.take().or_else(|| rx.try_recv().ok()) {
+            Some(job) if job.frames > max_batch => {
+                splits.push_back(Split::new(job, model.classes()));
+                continue;
+            }
             Some(job) => job,
-            None => match rx.try_recv() {
-                Ok(job) => job,
-                Err(_) => {
-                    if since_idle > TRIM_AFTER {
+            None if !splits.is_empty() => {
+                since_idle += advance(&model, &mut splits, max_batch).await;
+                continue;
+            }
+            None => {
+                if since_idle > TRIM_AFTER {
+                    let m = model.clone();
+                    let _ = tokio::task::spawn_blocking(move || {
+                        m.release_memory();
                         release_freed_memory();
-                    }
-                    since_idle = 0;
-                    match rx.recv().await {
-                        Some(job) => job,
-                        None => return, // every sender is gone: the server has stopped
-                    }
+                    })
+                    .await;
                 }
-            },
+                since_idle = 0;
+                match rx.recv().await {
+                    Some(job) => {
+                        carried = Some(job);
+                        continue;
+                    }
+                    None => return, // every sender is gone: the server has stopped
+                }
+            }
         };
-        if first.frames > max_batch {
-            since_idle += first.data.len() * 4;
-            run_split(&model, first, max_batch).await;
-            continue;
-        }
         let mut frames = first.frames;
         let mut jobs = vec![first];
         let deadline = tokio::time::Instant::now() + delay;
@@ -120,6 +157,10 @@ async fn run<M: Infer>(
                 Err(_) => None,
             };
             let Some(job) = next else { break };
+            if job.frames > max_batch {
+                splits.push_back(Split::new(job, model.classes()));
+                continue;
+            }
             if frames + job.frames > max_batch {
                 carried = Some(job);
                 break;
@@ -127,35 +168,91 @@ async fn run<M: Infer>(
             frames += job.frames;
             jobs.push(job);
         }
-        // Requests whose caller gave up (timeout, closed connection) are not run.
-        jobs.retain(|j| !j.reply.is_closed());
-        if jobs.is_empty() {
-            continue;
+        since_idle += run_batch(&model, jobs).await;
+        // Take turns: one batch of a split request after each batch of others.
+        if !splits.is_empty() {
+            since_idle += advance(&model, &mut splits, max_batch).await;
         }
-        let frames: usize = jobs.iter().map(|j| j.frames).sum();
-        let mut batch = Vec::with_capacity(jobs.iter().map(|j| j.data.len()).sum());
-        for job in &mut jobs {
-            batch.append(&mut job.data);
-        }
-        since_idle += batch.len() * 4;
-        match infer(&model, batch, frames).await {
-            Ok(logits) => {
-                let per = model.classes();
-                let mut at = 0;
-                for job in jobs {
-                    let end = at + job.frames * per;
-                    let _ = job.reply.send(Ok(logits[at..end].to_vec()));
-                    at = end;
-                }
+    }
+}
+
+/// Runs requests that fit in one batch together; returns the tensor bytes.
+async fn run_batch<M: Infer>(model: &Arc<M>, mut jobs: Vec<Job>) -> usize {
+    // Requests whose caller gave up (timeout, closed connection) are not run.
+    jobs.retain(|j| !j.reply.is_closed());
+    if jobs.is_empty() {
+        return 0;
+    }
+    let frames: usize = jobs.iter().map(|j| j.frames).sum();
+    let mut batch = Vec::with_capacity(jobs.iter().map(|j| j.data.len()).sum());
+    for job in &mut jobs {
+        batch.append(&mut job.data);
+    }
+    let bytes = batch.len() * 4;
+    match infer(model, batch, frames).await {
+        Ok(logits) => {
+            let per = model.classes();
+            let mut at = 0;
+            for job in jobs {
+                let end = at + job.frames * per;
+                let _ = job.reply.send(Ok(logits[at..end].to_vec()));
+                at = end;
             }
-            Err(e) => {
-                let msg = e.to_string();
-                for job in jobs {
-                    let _ = job.reply.send(Err(Error::Runtime(msg.clone())));
-                }
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            for job in jobs {
+                let _ = job.reply.send(Err(Error::Runtime(msg.clone())));
             }
         }
     }
+    bytes
+}
+
+impl Split {
+    fn new(job: Job, classes: usize) -> Split {
+        let logits = Vec::with_capacity(job.frames * classes);
+        Split {
+            job,
+            done: 0,
+            logits,
+        }
+    }
+}
+
+/// Runs the next batch of the oldest split request, then sends it to the
+/// back of the line (answered, or dropped when its caller has gone);
+/// returns the tensor bytes.
+async fn advance<M: Infer>(
+    model: &Arc<M>,
+    splits: &mut VecDeque<Split>,
+    max_batch: usize,
+) -> usize {
+    let Some(mut split) = splits.pop_front() else {
+        return 0;
+    };
+    if split.job.reply.is_closed() {
+        return 0;
+    }
+    let per_frame = split.job.data.len() / split.job.frames;
+    let n = max_batch.min(split.job.frames - split.done);
+    let chunk = split.job.data[split.done * per_frame..(split.done + n) * per_frame].to_vec();
+    let bytes = chunk.len() * 4;
+    match infer(model, chunk, n).await {
+        Ok(mut l) => {
+            split.logits.append(&mut l);
+            split.done += n;
+            if split.done == split.job.frames {
+                let _ = split.job.reply.send(Ok(split.logits));
+            } else {
+                splits.push_back(split);
+            }
+        }
+        Err(e) => {
+            let _ = split.job.reply.send(Err(e));
+        }
+    }
+    bytes
 }
 
 /// Tensor bytes after which an idle worker hands freed memory back.
@@ -178,28 +275,6 @@ async fn infer<M: Infer>(model: &Arc<M>, batch: Vec<f32>, frames: usize) -> Resu
     tokio::task::spawn_blocking(move || m.logits(batch, frames))
         .await
         .unwrap_or_else(|e| Err(Error::Runtime(format!("inference task failed: {e}"))))
-}
-
-/// A request larger than a batch, in batches of at most `max_batch` frames;
-/// it stops early when its caller has gone.
-async fn run_split<M: Infer>(model: &Arc<M>, mut job: Job, max_batch: usize) {
-    let per_frame = job.data.len() / job.frames.max(1);
-    let data = std::mem::take(&mut job.data);
-    let mut logits = Vec::with_capacity(job.frames * model.classes());
-    for chunk in data.chunks(max_batch * per_frame.max(1)) {
-        if job.reply.is_closed() {
-            return;
-        }
-        let frames = chunk.len() / per_frame.max(1);
-        match infer(model, chunk.to_vec(), frames).await {
-            Ok(mut l) => logits.append(&mut l),
-            Err(e) => {
-                let _ = job.reply.send(Err(e));
-                return;
-            }
-        }
-    }
-    let _ = job.reply.send(Ok(logits));
 }
 
 #[cfg(test)]
@@ -245,9 +320,73 @@ mod tests {
             [100.0, 101.0, 102.0]
         );
         let batches = rec.batches.lock().unwrap().clone();
+        // Queued together, the small request goes first; the big one follows
+        // in batches of at most 4.
+        assert_eq!(batches, [3, 4, 4, 2]);
+    }
+
+    /// Holds the first batch until the test lets it go, so that requests can
+    /// be queued while a batch runs.
+    struct Gated {
+        rec: Recorder,
+        started: Mutex<Option<std::sync::mpsc::Sender<()>>>,
+        gate: Mutex<Option<std::sync::mpsc::Receiver<()>>>,
+    }
+
+    impl Infer for Gated {
+        fn classes(&self) -> usize {
+            2
+        }
+        fn logits(&self, batch: Vec<f32>, frames: usize) -> Result<Vec<f32>> {
+            if let Some(started) = self.started.lock().unwrap().take() {
+                started.send(()).unwrap();
+                let gate = self.gate.lock().unwrap().take().unwrap();
+                gate.recv().unwrap();
+            }
+            self.rec.logits(batch, frames)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_small_request_waits_at_most_one_batch_behind_large_ones() {
+        let (started_tx, started) = std::sync::mpsc::channel();
+        let (release, gate) = std::sync::mpsc::channel();
+        let model = Arc::new(Gated {
+            rec: Recorder::default(),
+            started: Mutex::new(Some(started_tx)),
+            gate: Mutex::new(Some(gate)),
+        });
+        let b = Batcher::start(model.clone(), 4, Duration::ZERO, 8);
+        let big1 = b.submit(frames(0, 40), 40).unwrap();
+        tokio::task::spawn_blocking(move || started.recv().unwrap())
+            .await
+            .unwrap();
+        // The first big request's first batch is running now.
+        let big2 = b.submit(frames(1000, 40), 40).unwrap();
+        let small = b.submit(frames(100, 1), 1).unwrap();
+        release.send(()).unwrap();
+        let small = small.await.unwrap().unwrap();
+        assert_eq!(small[0], 100.0);
+        let big1 = big1.await.unwrap().unwrap();
+        let big2 = big2.await.unwrap().unwrap();
+        assert_eq!(
+            big1.chunks(2).map(|l| l[0]).collect::<Vec<_>>(),
+            (0..40).map(|i| i as f32).collect::<Vec<_>>()
+        );
+        assert_eq!(big2[2 * 39], 1039.0);
+        let batches = model.rec.batches.lock().unwrap().clone();
+        assert_eq!(&batches[..2], &[4, 1], "{batches:?}");
         assert!(batches.iter().all(|&n| n <= 4), "{batches:?}");
-        assert_eq!(batches.iter().sum::<usize>(), 13);
-        assert_eq!(&batches[..3], &[4, 4, 2]);
+        assert_eq!(batches.iter().sum::<usize>(), 81);
+    }
+
+    #[tokio::test]
+    async fn split_requests_hold_their_place_in_the_queue() {
+        let rec = Arc::new(Recorder::default());
+        let b = Batcher::start(rec, 2, Duration::ZERO, 2);
+        let _a = b.submit(frames(0, 5), 5).unwrap();
+        let _b = b.submit(frames(0, 5), 5).unwrap();
+        assert!(b.submit(frames(0, 1), 1).is_err());
     }
 
     #[tokio::test]

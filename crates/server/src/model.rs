@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use edgehide::ModelSpec;
-use ort::session::Session;
+use ort::session::{RunOptions, Session};
 use ort::value::Tensor;
 
 use crate::error::{Error, Result, rt};
@@ -177,6 +177,29 @@ impl Model {
     /// The ONNX graph's output name (the logits).
     pub fn output_name(&self) -> &str {
         &self.output
+    }
+
+    /// Hands back the memory ONNX Runtime's CPU arena grew to for large
+    /// batches and no longer uses. The arena shrinks only at the end of a
+    /// run that asks for it, so this runs one zero frame with shrinkage on:
+    /// the cost of one small inference, paid when a burst is over rather
+    /// than on every batch.
+    pub fn release_memory(&self) -> Result<()> {
+        let g = self.spec.geometry();
+        let shape = vec![1i64, g.channels as i64, g.height as i64, g.width as i64];
+        let tensor = Tensor::from_array((shape, vec![0f32; g.len()])).map_err(rt)?;
+        let mut options = RunOptions::new().map_err(rt)?;
+        options
+            .set("memory.enable_memory_arena_shrinkage", "cpu:0")
+            .map_err(rt)?;
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| Error::Runtime("session poisoned".into()))?;
+        session
+            .run_with_options(ort::inputs![self.input.as_str() => tensor], &options)
+            .map_err(rt)?;
+        Ok(())
     }
 
     /// Scores for `n` tensors laid end to end in `batch`: `n * classes` values.

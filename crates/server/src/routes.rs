@@ -62,14 +62,41 @@ pub fn router(models: Vec<Model>, config: ServerConfig) -> Result<Router> {
         .with_state(state))
 }
 
-/// A request whose `Content-Length` exceeds the body limit is answered 413
-/// before its body is read, so a client that sent `Expect: 100-continue`
-/// never gets `100 Continue` for it.
+/// Longest request target (path and query) answered; longer is 414.
+pub(crate) const MAX_URI_BYTES: usize = 8 << 10;
+/// Most header bytes (names and values) answered; more is 431. HTTP's own
+/// parser refuses, with a bare status, past 400 KiB or 100 header fields.
+pub(crate) const MAX_HEADER_BYTES: usize = 32 << 10;
+
+/// Refuses, with the JSON error body, a request too large to be served:
+/// a long target (414), large headers (431), or a `Content-Length` over the
+/// body limit (413), all before the body is read, so a client that sent
+/// `Expect: 100-continue` never gets `100 Continue` for it.
 async fn refuse_oversized(
     req: axum::extract::Request,
     next: axum::middleware::Next,
     limit: usize,
 ) -> Response {
+    let target = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target > MAX_URI_BYTES {
+        return error(
+            StatusCode::URI_TOO_LONG,
+            format!("request target of {target} bytes exceeds {MAX_URI_BYTES}"),
+        )
+        .into_response();
+    }
+    let head: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if head > MAX_HEADER_BYTES {
+        return error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("{head} bytes of headers exceed {MAX_HEADER_BYTES}"),
+        )
+        .into_response();
+    }
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -82,6 +109,26 @@ async fn refuse_oversized(
         )
         .into_response(),
         _ => next.run(req).await,
+    }
+}
+
+/// The route's path parameters, refused with the JSON error body (a path
+/// that is not UTF-8 once decoded, say) instead of the framework's text.
+struct Named<T>(T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> axum::extract::FromRequestParts<S>
+    for Named<T>
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> std::result::Result<Self, ApiError> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| Named(t))
+            .map_err(|e| error(e.status(), e.body_text()))
     }
 }
 
@@ -150,21 +197,21 @@ fn lookup<'a>(
     }
 }
 
-async fn model_metadata(State(state): St, Path(name): Path<String>) -> Response {
+async fn model_metadata(State(state): St, Named(name): Named<String>) -> Response {
     match lookup(&state, &name, None) {
         Ok(s) => axum::Json(s.metadata.clone()).into_response(),
         Err(r) => r.into_response(),
     }
 }
 
-async fn model_metadata_v(State(state): St, Path((name, v)): Path<(String, String)>) -> Response {
+async fn model_metadata_v(State(state): St, Named((name, v)): Named<(String, String)>) -> Response {
     match lookup(&state, &name, Some(&v)) {
         Ok(s) => axum::Json(s.metadata.clone()).into_response(),
         Err(r) => r.into_response(),
     }
 }
 
-async fn model_ready(State(state): St, Path(name): Path<String>) -> Response {
+async fn model_ready(State(state): St, Named(name): Named<String>) -> Response {
     match lookup(&state, &name, None) {
         Ok(_) => axum::Json(json!({"name": name, "ready": true})).into_response(),
         Err(r) => r.into_response(),
@@ -173,7 +220,7 @@ async fn model_ready(State(state): St, Path(name): Path<String>) -> Response {
 
 async fn infer_v(
     state: St,
-    Path((name, v)): Path<(String, String)>,
+    Named((name, v)): Named<(String, String)>,
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -184,12 +231,12 @@ async fn infer_v(
         )
         .into_response();
     }
-    infer(state, Path(name), headers, body).await
+    infer(state, Named(name), headers, body).await
 }
 
 async fn infer(
     State(state): St,
-    Path(name): Path<String>,
+    Named(name): Named<String>,
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {

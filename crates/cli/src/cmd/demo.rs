@@ -83,7 +83,7 @@ fn demo(
         }
     } else {
         for p in &images {
-            let (rgb, w, h) = edgehide::load_image_file(p)?;
+            let (rgb, w, h) = edgehide::load_image_file(p, &spec.geometry())?;
             xs.push(pre.run(&FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8)?)?);
             frames.push((p.display().to_string(), None));
         }

@@ -60,7 +60,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     for path in &images {
-        let (rgb, w, h) = edgehide::load_image_file(path)?;
+        let (rgb, w, h) = edgehide::load_image_file(path, &enc.spec().geometry())?;
         let x = pre.run(&FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8)?)?;
         let e = enc.encrypt_fresh(&x)?;
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("frame");
