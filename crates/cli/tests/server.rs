@@ -1044,3 +1044,72 @@ async fn a_small_request_is_not_held_behind_large_ones() {
     assert_eq!(*done.lock().unwrap(), ["small", "big", "big"]);
     server.stop().await;
 }
+
+/// Heap and stacks (anonymous resident memory) of process `pid`, in MiB.
+fn heap_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("RssAnon:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kib / 1024.0
+}
+
+/// After a burst of large batches the server hands back what ONNX Runtime's
+/// arena and the allocator grew to: its heap returns to near where it was
+/// once warm.
+#[test]
+fn serve_binary_hands_memory_back_after_a_burst() {
+    let (child, _out, url) = spawn_serve(&["--max-batch", "512", "--max-frames", "512"]);
+    let pid = child.id();
+    // Killed if the test fails, so no server outlives it.
+    struct Reaped(std::process::Child);
+    impl Drop for Reaped {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Reaped(child);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let request = |n: usize| {
+        oip::encode_request(
+            None,
+            "input",
+            &[n, 1, 28, 28],
+            DataType::Fp32,
+            &vec![0.25; n * 784],
+            "logits",
+            true,
+        )
+    };
+    let send = |reqs: Vec<oip::Encoded>| {
+        let client = http();
+        let tasks: Vec<_> = reqs
+            .into_iter()
+            .map(|r| {
+                let (client, url) = (client.clone(), url.clone());
+                rt.spawn(async move {
+                    post_with(&client, &url, r.body, r.header_len.map(|n| n.to_string()))
+                        .await
+                        .0
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(rt.block_on(t).unwrap(), 200);
+        }
+    };
+    send(vec![request(1), request(64), request(1)]);
+    std::thread::sleep(Duration::from_millis(500));
+    let warm = heap_mib(pid);
+    send((0..8).map(|_| request(512)).collect());
+    std::thread::sleep(Duration::from_secs(2));
+    let after = heap_mib(pid);
+    eprintln!("server heap: {warm:.1} MiB warm, {after:.1} MiB 2 s after 8 requests of 512 frames");
+    assert!(after < warm + 16.0, "{warm:.1} -> {after:.1} MiB");
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(pid as i32, libc::SIGTERM) }, 0);
+    assert!(child.0.wait().unwrap().success());
+}

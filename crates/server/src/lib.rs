@@ -34,7 +34,8 @@ pub struct ServerConfig {
     /// 0 still batches under load: whatever queued up while the previous
     /// batch ran goes into the next one, and a lone request never waits.
     pub max_delay: Duration,
-    /// Requests waiting per model; past it the answer is 503 with Retry-After.
+    /// Requests waiting or running per model; past it the answer is 503 with
+    /// Retry-After.
     pub queue: usize,
     /// Largest request body in bytes (413 past it).
     pub max_body_bytes: usize,

@@ -24,7 +24,7 @@ pub struct Args {
     /// requests that queue while a batch runs still share the next one).
     #[arg(long, default_value_t = 0.0)]
     max_delay_ms: f64,
-    /// Requests waiting per model before answering 503.
+    /// Requests waiting or running per model before answering 503.
     #[arg(long, default_value_t = 1024)]
     queue: usize,
     /// Largest request body, in MiB.
