@@ -32,11 +32,24 @@ if ! ls "$root"/.venv/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime
   python3 -m venv "$root/.venv"
   "$root/.venv/bin/pip" install --quiet --disable-pip-version-check onnxruntime==1.31.1
 fi
-# The protocol's Python client, for the test that drives our server with it.
-if ! "$root/.venv/bin/python" -c "import tritonclient.http" >/dev/null 2>&1; then
-  echo "installing tritonclient[http] 2.73.0 into $root/.venv"
-  "$root/.venv/bin/pip" install --quiet --disable-pip-version-check "tritonclient[http]==2.73.0"
+# The protocol's Python client, for the test that drives our server with it,
+# and Triton's model-configuration schema (tritonclient.grpc.model_config_pb2)
+# that the exported config.pbtxt is parsed with.
+if ! "$root/.venv/bin/python" -c "import tritonclient.http, tritonclient.grpc.model_config_pb2" >/dev/null 2>&1; then
+  echo "installing tritonclient[http,grpc] 2.73.0 into $root/.venv"
+  "$root/.venv/bin/pip" install --quiet --disable-pip-version-check "tritonclient[http,grpc]==2.73.0"
 fi
+# Peer servers of the protocol that the client is tested against, each in a
+# virtualenv of its own (their dependency pins differ): MLServer, and
+# KServe's Python ModelServer, both serving the model through onnxruntime.
+for peer in "mlserver 1.7.1" "kserve 0.21.0"; do
+  set -- $peer
+  if ! "$root/.venv-$1/bin/python" -c "import $1, onnxruntime" >/dev/null 2>&1; then
+    echo "installing $1 $2 into $root/.venv-$1"
+    python3 -m venv "$root/.venv-$1"
+    "$root/.venv-$1/bin/pip" install --quiet --disable-pip-version-check "$1==$2" onnxruntime==1.31.1
+  fi
+done
 # The Python peer of the serving benchmark (benches/peer_fastapi.py).
 if ! "$root/.venv/bin/python" -c "import fastapi, uvicorn" >/dev/null 2>&1; then
   echo "installing fastapi 0.165.0 and uvicorn 0.54.0 into $root/.venv"

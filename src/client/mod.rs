@@ -1,10 +1,16 @@
 //! Encrypt-and-classify against a remote Open Inference Protocol server.
 //!
-//! [`AsyncClient::connect`] reads the model's metadata once and refuses a
-//! server whose model expects another scheme, geometry, normalisation or
-//! encryption parameters than the local [`Encryptor`]: a mismatch would not
+//! [`AsyncClient::connect`] reads the model's metadata once. It works with
+//! any server of the protocol (edgehide's own, Triton, KServe, MLServer):
+//! the app ships the model's sidecar, and the client checks what the server
+//! announces (the input's name, shape and type). When the server also
+//! announces an edgehide spec (edgehide's server in the model's metadata, a
+//! Triton model configuration in its `parameters`), a server whose model
+//! expects another scheme, geometry, normalisation or encryption
+//! parameters than the local [`Encryptor`] is refused: a mismatch would not
 //! fail loudly, it would only classify badly. Each frame then gets a fresh
-//! key; only its encryption is sent (binary tensor data, f32 or f16).
+//! key; only its encryption is sent (binary tensor data where the server
+//! takes it, JSON otherwise; f32 or f16).
 //!
 //! Retries resend the *same* bytes. Encrypting the frame again with a new
 //! key would hand the server a second encryption of one frame, which is
@@ -36,6 +42,8 @@ pub struct ClientConfig {
     pub retries: u32,
     /// Element type on the wire.
     pub payload: Payload,
+    /// How tensors travel: binary where the server takes it, by default.
+    pub encoding: Encoding,
     /// Labels returned per frame, most likely first.
     pub top_k: usize,
     /// Prepare the next frame's key (draw it, mix its crops into a pad,
@@ -63,12 +71,43 @@ impl Default for ClientConfig {
             timeout: Duration::from_secs(10),
             retries: 2,
             payload: Payload::F32,
+            encoding: Encoding::Auto,
             top_k: 3,
             prepare_ahead: false,
             tls_roots_pem: None,
             max_frames_per_request: 64,
         }
     }
+}
+
+/// How tensors travel in requests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Encoding {
+    /// Binary where the server takes it, JSON otherwise; decided once at
+    /// connect: binary when the server lists the `binary_tensor_data`
+    /// extension or answers a binary request of one zero tensor.
+    #[default]
+    Auto,
+    /// The protocol's binary tensor data extension (edgehide's server,
+    /// Triton, KServe).
+    Binary,
+    /// JSON tensors, which every server of the protocol takes (MLServer
+    /// takes only these).
+    Json,
+}
+
+/// Where the spec the client checked the server against came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SpecSource {
+    /// The model's metadata (edgehide's server).
+    Metadata,
+    /// The model's configuration, `GET /v2/models/{name}/config` (Triton).
+    Config,
+    /// The server announces none: the local sidecar is taken as the
+    /// model's, and only the input tensor is checked.
+    Local,
 }
 
 /// One frame's answer.
@@ -97,6 +136,9 @@ pub struct AsyncClient {
     infer_url: String,
     metadata: ModelMetadata,
     remote: ModelSpec,
+    source: SpecSource,
+    /// `Binary` or `Json`, decided at connect.
+    encoding: Encoding,
     encryptor: Arc<Encryptor>,
     config: ClientConfig,
     /// The next frame's prepared key (`ClientConfig::prepare_ahead`).
@@ -120,24 +162,52 @@ fn transport(e: reqwest::Error) -> Error {
     Error::Transport(format!("{what}: {e}"))
 }
 
-/// Whether the local encryptor produces what the server's model expects.
-fn check_compatible(meta: &ModelMetadata, local: &ModelSpec) -> Result<ModelSpec> {
+/// The spec a server announces for a model: in its metadata's
+/// `parameters` (edgehide's server) or in a configuration's `parameters`
+/// in Triton's JSON form (`{"edgehide_spec": {"string_value": "..."}}`).
+fn announced_spec(
+    parameters: &serde_json::Map<String, serde_json::Value>,
+) -> Option<(Option<String>, String)> {
+    let text = |key: &str| {
+        let v = parameters.get(key)?;
+        v.as_str()
+            .or_else(|| v.get("string_value").and_then(|s| s.as_str()))
+            .map(str::to_string)
+    };
+    Some((text(SCHEME_PARAMETER), text(SPEC_PARAMETER)?))
+}
+
+/// Whether the local encryptor produces what the server's model expects:
+/// the announced spec (when there is one) against the local one, and the
+/// input tensor the server names against the local geometry.
+fn check_compatible(
+    meta: &ModelMetadata,
+    announced: Option<(Option<String>, String)>,
+    local: &ModelSpec,
+) -> Result<ModelSpec> {
+    let input_ok = meta.inputs.len() == 1
+        && meta.inputs[0].shape.len() == 4
+        && meta.inputs[0].shape[1..] == local.geometry().shape().map(|d| d as i64).as_slice()[..]
+        && matches!(meta.inputs[0].datatype.as_str(), "FP32" | "FP16");
+    if !input_ok {
+        return Err(Error::ServerMismatch(format!(
+            "the server's model takes {:?}; the local spec needs one FP32 input of shape [-1, {}, {}, {}]",
+            meta.inputs,
+            local.geometry().channels,
+            local.geometry().height,
+            local.geometry().width
+        )));
+    }
+    let Some((scheme, text)) = announced else {
+        return Ok(local.clone());
+    };
     let ours = local.scheme().name();
-    let scheme = meta
-        .parameters
-        .get(SCHEME_PARAMETER)
-        .and_then(|v| v.as_str());
-    if scheme != Some(ours) {
+    if scheme.as_deref() != Some(ours) {
         return Err(Error::ServerMismatch(format!(
             "scheme {scheme:?}, the local encryptor uses {ours:?}"
         )));
     }
-    let text = meta
-        .parameters
-        .get(SPEC_PARAMETER)
-        .and_then(|v| v.as_str())
-        .ok_or_else(|| Error::Protocol(format!("metadata lacks the {SPEC_PARAMETER} parameter")))?;
-    let remote = ModelSpec::from_json(text)?;
+    let remote = ModelSpec::from_json(&text)?;
     let mismatch = |what: &str, theirs: String, ours: String| {
         Err(Error::ServerMismatch(format!(
             "{what}: the server's model expects {theirs}, the local encryptor uses {ours}"
@@ -169,16 +239,28 @@ fn check_compatible(meta: &ModelMetadata, local: &ModelSpec) -> Result<ModelSpec
     {
         return mismatch("public corpus", r.to_string(), l.to_string());
     }
-    let input_ok = meta.inputs.len() == 1
-        && meta.inputs[0].shape.len() == 4
-        && meta.inputs[0].shape[1..] == local.geometry().shape().map(|d| d as i64).as_slice()[..];
-    if !input_ok || meta.outputs.is_empty() {
-        return Err(Error::Protocol(format!(
-            "metadata tensors {:?} -> {:?} do not fit the model spec",
-            meta.inputs, meta.outputs
-        )));
-    }
     Ok(remote)
+}
+
+/// The spec in a Triton model configuration (`GET .../config`), where the
+/// server has that route and the configuration carries one.
+async fn model_config(
+    http: &reqwest::Client,
+    meta_url: &str,
+) -> Result<Option<(Option<String>, String)>> {
+    let Ok(resp) = http.get(format!("{meta_url}/config")).send().await else {
+        return Ok(None);
+    };
+    if !resp.status().is_success() {
+        return Ok(None);
+    }
+    let Ok(config) = resp.json::<serde_json::Value>().await else {
+        return Ok(None);
+    };
+    Ok(config
+        .get("parameters")
+        .and_then(|p| p.as_object())
+        .and_then(announced_spec))
 }
 
 /// Softmax top-k of one frame's logits.
@@ -227,16 +309,64 @@ impl AsyncClient {
         }
         let metadata: ModelMetadata = serde_json::from_slice(&body)
             .map_err(|e| Error::Protocol(format!("model metadata: {e}")))?;
-        let remote = check_compatible(&metadata, encryptor.spec())?;
-        Ok(AsyncClient {
+        let (announced, source) = match announced_spec(&metadata.parameters) {
+            Some(a) => (Some(a), SpecSource::Metadata),
+            None => match model_config(&http, &meta_url).await? {
+                Some(a) => (Some(a), SpecSource::Config),
+                None => (None, SpecSource::Local),
+            },
+        };
+        let remote = check_compatible(&metadata, announced, encryptor.spec())?;
+        let mut client = AsyncClient {
             http,
             infer_url: format!("{meta_url}/infer"),
             metadata,
             remote,
+            source,
+            encoding: Encoding::Binary,
             encryptor,
             config,
             ahead: Arc::default(),
-        })
+        };
+        client.encoding = match client.config.encoding {
+            Encoding::Auto => client.negotiate_encoding(base).await?,
+            chosen => chosen,
+        };
+        Ok(client)
+    }
+
+    /// Binary when the server lists the extension or answers a binary
+    /// request of one zero tensor (not a frame: nothing private), JSON
+    /// when it refuses that request.
+    async fn negotiate_encoding(&mut self, base: &str) -> Result<Encoding> {
+        if let Ok(resp) = self.http.get(format!("{base}/v2")).send().await
+            && resp.status().is_success()
+            && let Ok(server) = resp.json::<oip::ServerMetadata>().await
+            && server.extensions.iter().any(|e| e == "binary_tensor_data")
+        {
+            return Ok(Encoding::Binary);
+        }
+        let zero = vec![0f32; self.remote.geometry().len()];
+        self.encoding = Encoding::Binary;
+        match self.infer_tensors(&zero, 1).await {
+            Ok(_) => Ok(Encoding::Binary),
+            Err(Error::Server { status, .. }) if (400..500).contains(&status) => {
+                self.encoding = Encoding::Json;
+                self.infer_tensors(&zero, 1).await?;
+                Ok(Encoding::Json)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// How tensors travel to this server (binary or JSON).
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// Where the spec the server was checked against came from.
+    pub fn spec_source(&self) -> SpecSource {
+        self.source
     }
 
     /// The model's metadata as the server announced it.
@@ -316,10 +446,18 @@ impl AsyncClient {
         self.classify_tensors(&data, encs.len()).await
     }
 
-    /// Classifies `n` tensors, in requests of at most
-    /// `ClientConfig::max_frames_per_request` frames.
-    async fn classify_tensors(&self, data: &[f32], n: usize) -> Result<Vec<Classification>> {
+    /// Classifies `n` tensors laid end to end, sent as they are, in requests
+    /// of at most `ClientConfig::max_frames_per_request` frames: for
+    /// encryptions made earlier with the same spec (`edgehide encrypt`
+    /// saves them), never for frames.
+    pub async fn classify_tensors(&self, data: &[f32], n: usize) -> Result<Vec<Classification>> {
         let per = self.remote.geometry().len();
+        if n == 0 || data.len() != n * per {
+            return Err(Error::ShapeMismatch {
+                expected: self.remote.geometry().shape(),
+                got: [data.len(), n, 0],
+            });
+        }
         let classes = self.remote.labels().len().max(1);
         let mut out = Vec::with_capacity(n);
         let frames = self.config.max_frames_per_request.max(1);
@@ -345,20 +483,27 @@ impl AsyncClient {
             });
         }
         let shape = [n, g.channels, g.height, g.width];
-        let req = oip::encode_request(
+        let binary = self.encoding == Encoding::Binary;
+        let req = oip::encode_request_for(
             None,
             &self.metadata.inputs[0].name,
             &shape,
             self.config.payload.datatype(),
             data,
-            &self.metadata.outputs[0].name,
-            true,
+            self.metadata.outputs.first().map(|o| o.name.as_str()),
+            binary,
         );
-        let (body, header_len) = self.post(req).await?;
+        let (body, header_len) = self.post(req, binary).await?;
         let outputs = oip::decode_response(&body, header_len).map_err(|e| Error::Protocol(e.0))?;
         let classes = self.remote.labels().len();
         match outputs.into_iter().next() {
-            Some(t) if t.shape == [n, classes] => Ok(t.data),
+            Some(t)
+                if t.shape.len() == 2
+                    && t.shape[0] == n
+                    && (classes == 0 || t.shape[1] == classes) =>
+            {
+                Ok(t.data)
+            }
             Some(t) => Err(Error::Protocol(format!(
                 "output shape {:?}, expected [{n}, {classes}]",
                 t.shape
@@ -367,14 +512,19 @@ impl AsyncClient {
         }
     }
 
-    async fn post(&self, req: oip::Encoded) -> Result<(bytes::Bytes, Option<usize>)> {
+    async fn post(&self, req: oip::Encoded, binary: bool) -> Result<(bytes::Bytes, Option<usize>)> {
         let body = bytes::Bytes::from(req.body);
+        let content_type = if binary {
+            "application/octet-stream"
+        } else {
+            "application/json"
+        };
         let mut attempt = 0;
         loop {
             let mut builder = self
                 .http
                 .post(&self.infer_url)
-                .header("content-type", "application/octet-stream")
+                .header("content-type", content_type)
                 .body(body.clone());
             if let Some(n) = req.header_len {
                 builder = builder.header(oip::HEADER_LENGTH, n);
@@ -509,6 +659,18 @@ impl Client {
     /// See [`AsyncClient::metadata`].
     pub fn metadata(&self) -> &ModelMetadata {
         self.inner.metadata()
+    }
+    /// See [`AsyncClient::classify_tensors`].
+    pub fn classify_tensors(&self, data: &[f32], n: usize) -> Result<Vec<Classification>> {
+        self.rt.block_on(self.inner.classify_tensors(data, n))
+    }
+    /// See [`AsyncClient::encoding`].
+    pub fn encoding(&self) -> Encoding {
+        self.inner.encoding()
+    }
+    /// See [`AsyncClient::spec_source`].
+    pub fn spec_source(&self) -> SpecSource {
+        self.inner.spec_source()
     }
     /// See [`AsyncClient::remote_spec`].
     pub fn remote_spec(&self) -> &ModelSpec {

@@ -44,6 +44,8 @@ enum Command {
     /// Serve models over the Open Inference Protocol (KServe v2 REST) with
     /// dynamic batching, until SIGTERM or Ctrl-C.
     Serve(cmd::serve::Args),
+    Classify(cmd::classify::Args),
+    Export(cmd::export::Args),
     /// Attacks on our own encryptions (what they leak, against what the
     /// label alone gives); run by the edgehide-lab binary (`edgehide attack
     /// --help` lists them).
@@ -100,6 +102,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Spec(args) => cmd::spec::run(args),
         Command::Eval(args) => cmd::eval::run(args),
         Command::Serve(args) => cmd::serve::run(args),
+        Command::Classify(args) => cmd::classify::run(args),
+        Command::Export(args) => cmd::export::run(args),
         Command::Attack { args } => {
             cmd::lab::forward(std::iter::once("attack".into()).chain(args).collect())
         }

@@ -29,6 +29,15 @@ pub enum Error {
     #[error("invalid options: {0}")]
     InvalidOptions(String),
 
+    /// An `.npy` file is not the tensor expected.
+    #[error("{}: {reason}", path.display())]
+    InvalidNpy {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+
     /// A file could not be read or written.
     #[error("{}: {cause}", path.display())]
     Io {

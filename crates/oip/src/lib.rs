@@ -17,7 +17,7 @@ mod wire;
 pub use tensor::{DataType, Tensor};
 pub use wire::{
     BadMessage, Encoded, InferRequest, decode_request, decode_response, encode_request,
-    encode_response,
+    encode_request_for, encode_response,
 };
 
 use serde::{Deserialize, Serialize};
@@ -102,17 +102,31 @@ pub struct ModelMetadata {
     /// The model's name.
     pub name: String,
     /// Its versions.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub versions: Vec<String>,
-    /// The runtime serving it (`"onnxruntime_onnx"`, ...).
+    /// The runtime serving it (`"onnxruntime_onnx"`, ...); some servers
+    /// leave it out.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub platform: String,
     /// Its inputs.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub inputs: Vec<TensorMetadata>,
-    /// Its outputs.
+    /// Its outputs; some servers leave them out.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub outputs: Vec<TensorMetadata>,
     /// Extra, server-specific parameters.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub parameters: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A field some servers send as `null` and others leave out: both read as
+/// empty.
+fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// `GET /v2`.
@@ -123,6 +137,7 @@ pub struct ServerMetadata {
     /// Its version.
     pub version: String,
     /// The protocol extensions it supports.
+    #[serde(default, deserialize_with = "null_as_default")]
     pub extensions: Vec<String>,
 }
 

@@ -312,6 +312,20 @@ pub fn encode_request(
     output: &str,
     binary: bool,
 ) -> Encoded {
+    encode_request_for(id, input, shape, datatype, data, Some(output), binary)
+}
+
+/// [`encode_request`] for a server that may not name its outputs: with
+/// `output` `None` the request asks for every output.
+pub fn encode_request_for(
+    id: Option<&str>,
+    input: &str,
+    shape: &[usize],
+    datatype: DataType,
+    data: &[f32],
+    output: Option<&str>,
+    binary: bool,
+) -> Encoded {
     let mut bytes = binary.then(Vec::new);
     let mut head = Map::new();
     if let Some(id) = id {
@@ -321,10 +335,18 @@ pub fn encode_request(
         "inputs".into(),
         json!([tensor_entry(input, shape, datatype, data, bytes.as_mut())]),
     );
-    head.insert(
-        "outputs".into(),
-        json!([{ "name": output, "parameters": { "binary_data": binary } }]),
-    );
+    match output {
+        Some(output) => {
+            head.insert(
+                "outputs".into(),
+                json!([{ "name": output, "parameters": { "binary_data": binary } }]),
+            );
+        }
+        None if binary => {
+            head.insert("parameters".into(), json!({ "binary_data_output": true }));
+        }
+        None => {}
+    }
     finish(Value::Object(head), bytes)
 }
 
