@@ -11,6 +11,8 @@
 //! own and share these messages, codecs and constants.
 #![warn(missing_docs)]
 
+#[cfg(feature = "grpc")]
+pub mod grpc;
 mod tensor;
 mod wire;
 

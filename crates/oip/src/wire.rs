@@ -12,7 +12,7 @@ use super::tensor::{DataType, Tensor};
 #[error("{0}")]
 pub struct BadMessage(pub String);
 
-fn bad(msg: impl Into<String>) -> BadMessage {
+pub(crate) fn bad(msg: impl Into<String>) -> BadMessage {
     BadMessage(msg.into())
 }
 
@@ -128,7 +128,15 @@ impl<'de> DeserializeSeed<'de> for FlatSeed<'_> {
 }
 
 /// A name as it may be echoed in an error (bounded, printable).
-fn shown(name: &str) -> String {
+/// The number of elements of `shape`, unless it overflows.
+pub(crate) fn element_count(shape: &[u64]) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(1u64, |a, &d| a.checked_mul(d))
+        .and_then(|n| usize::try_from(n).ok())
+}
+
+pub(crate) fn shown(name: &str) -> String {
     let s: String = name.chars().take(64).filter(|c| !c.is_control()).collect();
     format!("{s:?}")
 }
@@ -157,11 +165,7 @@ fn read_tensors(wire: Vec<WireTensor>, binary: &[u8]) -> Result<Vec<Tensor>, Bad
                 shown(&t.datatype)
             ))
         })?;
-        let elements = t
-            .shape
-            .iter()
-            .try_fold(1u64, |a, &d| a.checked_mul(d))
-            .and_then(|n| usize::try_from(n).ok())
+        let elements = element_count(&t.shape)
             .ok_or_else(|| bad(format!("tensor {name}: shape {:?} is too large", t.shape)))?;
         let size = t.parameters.as_ref().and_then(|p| p.binary_data_size);
         let data = match (size, t.data) {

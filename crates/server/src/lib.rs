@@ -8,6 +8,8 @@
 
 mod batcher;
 mod error;
+mod grpc;
+mod infer;
 mod listener;
 mod metadata;
 mod model;
@@ -137,8 +139,40 @@ pub async fn serve(
     config: ServerConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let app = router(models, config.clone())?;
-    listener::run(listener, app, &config, shutdown).await
+    serve_with_grpc(listener, None, models, config, shutdown).await
+}
+
+/// [`serve`], with the protocol's gRPC service on `grpc` too (HTTP/2),
+/// over the same models, batchers and limits.
+pub async fn serve_with_grpc(
+    listener: tokio::net::TcpListener,
+    grpc: Option<tokio::net::TcpListener>,
+    models: Vec<Model>,
+    config: ServerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let state = state(models, config.clone())?;
+    let app = routes::router_for(state.clone(), &config);
+    let Some(grpc) = grpc else {
+        return listener::run(listener, app, listener::Http::One, &config, shutdown).await;
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    let signal = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let service = tonic::service::Routes::new(grpc::service(state)).into_axum_router();
+    let (rest, grpc) = tokio::join!(
+        listener::run(listener, app, listener::Http::One, &config, signal()),
+        listener::run(grpc, service, listener::Http::Two, &config, signal()),
+    );
+    rest.and(grpc)
 }
 
 /// Completes on SIGTERM or Ctrl-C.

@@ -10,11 +10,15 @@
 //! - On shutdown the listener closes, connections finish the requests they
 //!   have sent in full and close, and after `shutdown_grace` whatever is
 //!   left is dropped.
+//!
+//! gRPC runs on HTTP/2 (prior knowledge, as gRPC clients speak it): a
+//! connection must start within `header_timeout`, a connection gone silent
+//! is found by keep-alive pings, and header lists are bounded as on REST.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::Semaphore;
@@ -22,10 +26,20 @@ use tokio::sync::Semaphore;
 use crate::ServerConfig;
 use crate::error::{Error, Result};
 
+/// The HTTP version a listener speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Http {
+    /// REST.
+    One,
+    /// gRPC.
+    Two,
+}
+
 /// Serves `app` on `listener` until `shutdown` completes.
 pub(crate) async fn run(
     listener: tokio::net::TcpListener,
     app: axum::Router,
+    version: Http,
     config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
@@ -35,6 +49,12 @@ pub(crate) async fn run(
     http.timer(TokioTimer::new())
         .header_read_timeout(config.header_timeout)
         .keep_alive(true);
+    let mut h2 = hyper::server::conn::http2::Builder::new(TokioExecutor::new());
+    h2.timer(TokioTimer::new())
+        .keep_alive_interval(Some(config.header_timeout))
+        .keep_alive_timeout(config.header_timeout)
+        .max_header_list_size(crate::infer::MAX_HEADER_BYTES as u32)
+        .max_concurrent_streams(256);
     tokio::pin!(shutdown);
     loop {
         // A free slot first: past the limit, connections wait in the backlog.
@@ -55,13 +75,28 @@ pub(crate) async fn run(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let conn =
-            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app.clone()));
-        let conn = graceful.watch(conn);
-        tokio::spawn(async move {
-            let _ = conn.await;
-            drop(slot);
-        });
+        let service = TowerToHyperService::new(app.clone());
+        match version {
+            Http::One => {
+                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                    drop(slot);
+                });
+            }
+            Http::Two => {
+                let (h2, watcher, wait) = (h2.clone(), graceful.watcher(), config.header_timeout);
+                tokio::spawn(async move {
+                    // A connection that sends nothing is closed, as on REST.
+                    if let Ok(Ok(())) = tokio::time::timeout(wait, stream.readable()).await {
+                        let conn =
+                            watcher.watch(h2.serve_connection(TokioIo::new(stream), service));
+                        let _ = conn.await;
+                    }
+                    drop(slot);
+                });
+            }
+        }
     }
     drop(listener);
     tracing::info!("shutting down: finishing requests already received");

@@ -12,21 +12,27 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::json;
 
-use edgehide_oip::{self as oip, ErrorBody, ServerMetadata};
+use edgehide_oip::{self as oip, ServerMetadata};
 
-use super::{AppState, Served, ServerConfig};
+use super::{AppState, ServerConfig};
 use crate::Model;
 use crate::error::Result;
+use crate::infer::{ApiError, check_input, error, lookup, run_frames};
 
 type St = State<Arc<AppState>>;
 
 /// The protocol's routes for `models`, with one batching worker per model
 /// started on the current tokio runtime.
 pub fn router(models: Vec<Model>, config: ServerConfig) -> Result<Router> {
+    let state = super::state(models, config.clone())?;
+    Ok(router_for(state, &config))
+}
+
+/// The routes over models already loaded and batching.
+pub(crate) fn router_for(state: Arc<AppState>, config: &ServerConfig) -> Router {
     let limit = config.max_body_bytes;
     let body_timeout = config.body_timeout;
-    let state = super::state(models, config)?;
-    Ok(Router::new()
+    Router::new()
         .route("/v2", get(server_metadata))
         .route(
             "/v2/health/live",
@@ -59,14 +65,10 @@ pub fn router(models: Vec<Model>, config: ServerConfig) -> Result<Router> {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             body_timeout,
         ))
-        .with_state(state))
+        .with_state(state)
 }
 
-/// Longest request target (path and query) answered; longer is 414.
-pub(crate) const MAX_URI_BYTES: usize = 8 << 10;
-/// Most header bytes (names and values) answered; more is 431. HTTP's own
-/// parser refuses, with a bare status, past 400 KiB or 100 header fields.
-pub(crate) const MAX_HEADER_BYTES: usize = 32 << 10;
+use crate::infer::{MAX_HEADER_BYTES, MAX_URI_BYTES};
 
 /// Refuses, with the JSON error body, a request too large to be served:
 /// a long target (414), large headers (431), or a `Content-Length` over the
@@ -145,12 +147,6 @@ fn timed_out(rejection: &BytesRejection) -> bool {
     false
 }
 
-/// An error answer: its status and the JSON `{"error": ...}` body.
-struct ApiError {
-    status: StatusCode,
-    body: ErrorBody,
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut r = (self.status, axum::Json(self.body)).into_response();
@@ -162,39 +158,12 @@ impl IntoResponse for ApiError {
     }
 }
 
-fn error(status: StatusCode, error: String) -> ApiError {
-    ApiError {
-        status,
-        body: ErrorBody { error },
-    }
-}
-
-fn unknown_model(name: &str) -> ApiError {
-    let shown: String = name.chars().take(64).collect();
-    error(StatusCode::NOT_FOUND, format!("unknown model {shown:?}"))
-}
-
 async fn server_metadata() -> axum::Json<ServerMetadata> {
     axum::Json(ServerMetadata {
         name: "edgehide".into(),
         version: env!("CARGO_PKG_VERSION").into(),
         extensions: vec!["binary_tensor_data".into()],
     })
-}
-
-fn lookup<'a>(
-    state: &'a AppState,
-    name: &str,
-    version: Option<&str>,
-) -> std::result::Result<&'a Served, ApiError> {
-    let served = state.models.get(name).ok_or_else(|| unknown_model(name))?;
-    match version {
-        None | Some("1") => Ok(served),
-        Some(_) => Err(error(
-            StatusCode::NOT_FOUND,
-            format!("model {name:?} has only version 1"),
-        )),
-    }
 }
 
 async fn model_metadata(State(state): St, Named(name): Named<String>) -> Response {
@@ -288,53 +257,9 @@ async fn infer_inner(
         Err(e) => return Err(error(StatusCode::BAD_REQUEST, e.0)),
     };
     drop(body);
-    let (frames, data) = match check_input(served, req.inputs, &req.outputs) {
-        Ok(x) => x,
-        Err(why) => return Err(error(StatusCode::BAD_REQUEST, why)),
-    };
-    let limit = state.config.frames_per_request();
-    if frames > limit {
-        return Err(error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the request carries {frames} frames; this server takes at most {limit} per request"
-            ),
-        ));
-    }
-    let bound = state.config.max_abs_input;
-    if let Some(v) = data.iter().find(|v| v.abs() > bound) {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "input value {v:e} is outside [-{bound}, {bound}], the range of encryptions this server takes"
-            ),
-        ));
-    }
-    let Ok(rx) = served.batcher.submit(data, frames) else {
-        return Err(error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the server's queue is full; retry later".into(),
-        ));
-    };
-    let logits = match tokio::time::timeout(state.config.request_timeout, rx).await {
-        Ok(Ok(Ok(l))) => l,
-        Ok(Ok(Err(e))) => {
-            tracing::warn!(model = %name, frames, "inference failed: {e}");
-            return Err(error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()));
-        }
-        Ok(Err(_)) => {
-            return Err(error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is stopping".into(),
-            ));
-        }
-        Err(_) => {
-            return Err(error(
-                StatusCode::GATEWAY_TIMEOUT,
-                format!("no answer within {:?}", state.config.request_timeout),
-            ));
-        }
-    };
+    let (frames, data) = check_input(served, req.inputs, &req.outputs)
+        .map_err(|why| error(StatusCode::BAD_REQUEST, why))?;
+    let logits = run_frames(state, served, name, frames, data).await?;
     let classes = served.model.classes();
     let out = oip::encode_response(
         name,
@@ -363,40 +288,4 @@ async fn infer_inner(
         }
     }
     Ok(r)
-}
-
-/// The one input must be `[N, C, H, W]` of the model's geometry, N >= 1.
-fn check_input(
-    served: &Served,
-    mut inputs: Vec<oip::Tensor>,
-    outputs: &[String],
-) -> std::result::Result<(usize, Vec<f32>), String> {
-    let model = &served.model;
-    if let Some(o) = outputs.iter().find(|o| *o != model.output_name()) {
-        return Err(format!(
-            "unknown output {:?} (the model has {:?})",
-            o.chars().take(64).collect::<String>(),
-            model.output_name()
-        ));
-    }
-    if inputs.len() != 1 {
-        return Err(format!("expected 1 input tensor, got {}", inputs.len()));
-    }
-    let t = inputs.remove(0);
-    if t.name != model.input_name() {
-        return Err(format!(
-            "unknown input {:?} (the model's input is {:?})",
-            t.name.chars().take(64).collect::<String>(),
-            model.input_name()
-        ));
-    }
-    let g = model.spec().geometry();
-    let want = [g.channels, g.height, g.width];
-    match t.shape.as_slice() {
-        [n, rest @ ..] if *n >= 1 && rest == want => Ok((*n, t.data)),
-        other => Err(format!(
-            "input shape {other:?} does not match the model's [N, {}, {}, {}] (N >= 1)",
-            want[0], want[1], want[2]
-        )),
-    }
 }

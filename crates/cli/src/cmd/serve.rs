@@ -17,6 +17,11 @@ pub struct Args {
     models: Vec<PathBuf>,
     #[arg(long, default_value = "127.0.0.1:8000")]
     addr: std::net::SocketAddr,
+    /// Also serve the protocol's gRPC service (KServe's and Triton's
+    /// `inference.GRPCInferenceService`) here, with the same models,
+    /// batching and limits.
+    #[arg(long)]
+    grpc_addr: Option<std::net::SocketAddr>,
     /// Frames per inference; 1 turns batching off.
     #[arg(long, default_value_t = 64)]
     max_batch: usize,
@@ -60,6 +65,7 @@ pub fn run(args: Args) -> Result<()> {
     let Args {
         models,
         addr,
+        grpc_addr,
         max_batch,
         max_delay_ms,
         queue,
@@ -106,12 +112,33 @@ pub fn run(args: Args) -> Result<()> {
             .await
             .with_context(|| format!("binding {addr}"))?;
         let local = listener.local_addr()?;
-        // Tests and scripts read this line for the port (--addr ...:0).
-        println!("listening on http://{local} (models: {})", names.join(", "));
+        let grpc = match grpc_addr {
+            Some(a) => Some(
+                tokio::net::TcpListener::bind(a)
+                    .await
+                    .with_context(|| format!("binding {a}"))?,
+            ),
+            None => None,
+        };
+        let grpc_line = match &grpc {
+            Some(l) => format!(", gRPC on {}", l.local_addr()?),
+            None => String::new(),
+        };
+        // Tests and scripts read this line for the ports (--addr ...:0).
+        println!(
+            "listening on http://{local}{grpc_line} (models: {})",
+            names.join(", ")
+        );
         use std::io::Write;
         std::io::stdout().flush()?;
-        edgehide_server::serve(listener, models, config, edgehide_server::shutdown_signal())
-            .await?;
+        edgehide_server::serve_with_grpc(
+            listener,
+            grpc,
+            models,
+            config,
+            edgehide_server::shutdown_signal(),
+        )
+        .await?;
         println!("stopped");
         Ok(())
     })
