@@ -21,6 +21,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 mod ahead;
+#[cfg(feature = "grpc")]
+mod grpc;
 
 use edgehide_oip::{self as oip, ErrorBody, SCHEME_PARAMETER, SPEC_PARAMETER};
 pub use edgehide_oip::{ModelMetadata, Payload};
@@ -43,7 +45,10 @@ pub struct ClientConfig {
     /// Element type on the wire.
     pub payload: Payload,
     /// How tensors travel: binary where the server takes it, by default.
+    /// (gRPC always sends raw bytes.)
     pub encoding: Encoding,
+    /// The protocol's REST binding (default) or its gRPC service.
+    pub protocol: Protocol,
     /// Labels returned per frame, most likely first.
     pub top_k: usize,
     /// Prepare the next frame's key (draw it, mix its crops into a pad,
@@ -72,6 +77,7 @@ impl Default for ClientConfig {
             retries: 2,
             payload: Payload::F32,
             encoding: Encoding::Auto,
+            protocol: Protocol::Rest,
             top_k: 3,
             prepare_ahead: false,
             tls_roots_pem: None,
@@ -95,6 +101,19 @@ pub enum Encoding {
     /// JSON tensors, which every server of the protocol takes (MLServer
     /// takes only these).
     Json,
+}
+
+/// Which binding of the protocol the client speaks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// HTTP/1.1 with JSON or binary tensors; `http` and `https`.
+    #[default]
+    Rest,
+    /// The `inference.GRPCInferenceService` over HTTP/2 without TLS
+    /// (edgehide's server with `--grpc-addr`, Triton, KServe). Needs the
+    /// library's `grpc` feature.
+    Grpc,
 }
 
 /// Where the spec the client checked the server against came from.
@@ -137,6 +156,9 @@ pub struct AsyncClient {
     metadata: ModelMetadata,
     remote: ModelSpec,
     source: SpecSource,
+    /// The gRPC transport, when the client speaks gRPC.
+    #[cfg(feature = "grpc")]
+    grpc: Option<grpc::GrpcLink>,
     /// `Binary` or `Json`, decided at connect.
     encoding: Encoding,
     encryptor: Arc<Encryptor>,
@@ -301,20 +323,42 @@ impl AsyncClient {
         let http = builder.build().map_err(transport)?;
         let base = base_url.trim_end_matches('/');
         let meta_url = format!("{base}/v2/models/{model}");
-        let resp = http.get(&meta_url).send().await.map_err(transport)?;
-        let status = resp.status();
-        let body = resp.bytes().await.map_err(transport)?;
-        if !status.is_success() {
-            return Err(server_error(status.as_u16(), &body));
-        }
-        let metadata: ModelMetadata = serde_json::from_slice(&body)
-            .map_err(|e| Error::Protocol(format!("model metadata: {e}")))?;
+        #[cfg(feature = "grpc")]
+        let mut grpc_link = None;
+        let metadata: ModelMetadata = match config.protocol {
+            Protocol::Rest => {
+                let resp = http.get(&meta_url).send().await.map_err(transport)?;
+                let status = resp.status();
+                let body = resp.bytes().await.map_err(transport)?;
+                if !status.is_success() {
+                    return Err(server_error(status.as_u16(), &body));
+                }
+                serde_json::from_slice(&body)
+                    .map_err(|e| Error::Protocol(format!("model metadata: {e}")))?
+            }
+            #[cfg(feature = "grpc")]
+            Protocol::Grpc => {
+                let (link, metadata) = grpc::connect(base, model, config.timeout).await?;
+                grpc_link = Some(link);
+                metadata
+            }
+            #[cfg(not(feature = "grpc"))]
+            Protocol::Grpc => {
+                return Err(Error::params(
+                    "protocol",
+                    "gRPC needs the library's grpc feature",
+                ));
+            }
+        };
         let (announced, source) = match announced_spec(&metadata.parameters) {
             Some(a) => (Some(a), SpecSource::Metadata),
-            None => match model_config(&http, &meta_url).await? {
-                Some(a) => (Some(a), SpecSource::Config),
-                None => (None, SpecSource::Local),
-            },
+            None if config.protocol == Protocol::Rest => {
+                match model_config(&http, &meta_url).await? {
+                    Some(a) => (Some(a), SpecSource::Config),
+                    None => (None, SpecSource::Local),
+                }
+            }
+            None => (None, SpecSource::Local),
         };
         let remote = check_compatible(&metadata, announced, encryptor.spec())?;
         let mut client = AsyncClient {
@@ -323,14 +367,17 @@ impl AsyncClient {
             metadata,
             remote,
             source,
+            #[cfg(feature = "grpc")]
+            grpc: grpc_link,
             encoding: Encoding::Binary,
             encryptor,
             config,
             ahead: Arc::default(),
         };
-        client.encoding = match client.config.encoding {
-            Encoding::Auto => client.negotiate_encoding(base).await?,
-            chosen => chosen,
+        client.encoding = match (client.config.protocol, client.config.encoding) {
+            (Protocol::Grpc, _) => Encoding::Binary,
+            (_, Encoding::Auto) => client.negotiate_encoding(base).await?,
+            (_, chosen) => chosen,
         };
         Ok(client)
     }
@@ -483,6 +530,21 @@ impl AsyncClient {
             });
         }
         let shape = [n, g.channels, g.height, g.width];
+        let classes = self.remote.labels().len();
+        #[cfg(feature = "grpc")]
+        if let Some(link) = &self.grpc {
+            let outputs = link
+                .infer(
+                    &self.metadata.inputs[0].name,
+                    &shape,
+                    self.config.payload.datatype(),
+                    data,
+                    self.metadata.outputs.first().map(|o| o.name.as_str()),
+                    self.config.retries,
+                )
+                .await?;
+            return logits_of(outputs, n, classes);
+        }
         let binary = self.encoding == Encoding::Binary;
         let req = oip::encode_request_for(
             None,
@@ -495,21 +557,7 @@ impl AsyncClient {
         );
         let (body, header_len) = self.post(req, binary).await?;
         let outputs = oip::decode_response(&body, header_len).map_err(|e| Error::Protocol(e.0))?;
-        let classes = self.remote.labels().len();
-        match outputs.into_iter().next() {
-            Some(t)
-                if t.shape.len() == 2
-                    && t.shape[0] == n
-                    && (classes == 0 || t.shape[1] == classes) =>
-            {
-                Ok(t.data)
-            }
-            Some(t) => Err(Error::Protocol(format!(
-                "output shape {:?}, expected [{n}, {classes}]",
-                t.shape
-            ))),
-            None => Err(Error::Protocol("no output tensor".into())),
-        }
+        logits_of(outputs, n, classes)
     }
 
     async fn post(&self, req: oip::Encoded, binary: bool) -> Result<(bytes::Bytes, Option<usize>)> {
@@ -562,6 +610,23 @@ impl AsyncClient {
             attempt += 1;
             tokio::time::sleep(retry_in).await;
         }
+    }
+}
+
+/// The first output's values, checked to be `n` rows of `classes` scores
+/// (`classes` 0: whatever the server says).
+fn logits_of(outputs: Vec<oip::Tensor>, n: usize, classes: usize) -> Result<Vec<f32>> {
+    match outputs.into_iter().next() {
+        Some(t)
+            if t.shape.len() == 2 && t.shape[0] == n && (classes == 0 || t.shape[1] == classes) =>
+        {
+            Ok(t.data)
+        }
+        Some(t) => Err(Error::Protocol(format!(
+            "output shape {:?}, expected [{n}, {classes}]",
+            t.shape
+        ))),
+        None => Err(Error::Protocol("no output tensor".into())),
     }
 }
 

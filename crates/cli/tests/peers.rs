@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use edgehide::client::{AsyncClient, ClientConfig, Encoding, SpecSource};
+use edgehide::client::{AsyncClient, ClientConfig, Encoding, Protocol, SpecSource};
 use edgehide::{BackendChoice, Encryption, Encryptor, ModelSpec, Preprocessor, PublicPool};
 use edgehide_lab::dataset::{self, Split};
 
@@ -37,6 +37,8 @@ fn edgehide() -> Command {
 struct Peer {
     child: Child,
     url: String,
+    /// Its gRPC service, `http://127.0.0.1:PORT`.
+    grpc: String,
     _home: tempfile::TempDir,
 }
 
@@ -58,7 +60,7 @@ fn free_port() -> u16 {
 
 /// Starts `cmd` in a process group of its own, with `HOME` in a fresh
 /// folder, and waits until `GET /v2/health/ready` answers 200.
-fn start_peer(mut cmd: Command, port: u16, what: &str) -> Peer {
+fn start_peer(mut cmd: Command, port: u16, grpc_port: u16, what: &str) -> Peer {
     use std::os::unix::process::CommandExt;
     let home = tempfile::tempdir().unwrap();
     cmd.env("HOME", home.path())
@@ -71,6 +73,7 @@ fn start_peer(mut cmd: Command, port: u16, what: &str) -> Peer {
     let peer = Peer {
         child,
         url: format!("http://127.0.0.1:{port}"),
+        grpc: format!("http://127.0.0.1:{grpc_port}"),
         _home: home,
     };
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -115,39 +118,40 @@ fn export(flag: &str, dir: &Path) {
 }
 
 fn edgehide_server() -> Peer {
-    let port = free_port();
+    let (port, grpc) = (free_port(), free_port());
     let mut cmd = edgehide();
-    cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--model"])
+    cmd.args(["serve", "--addr", &format!("127.0.0.1:{port}")])
+        .args(["--grpc-addr", &format!("127.0.0.1:{grpc}"), "--model"])
         .arg(model_path());
-    start_peer(cmd, port, "edgehide serve")
+    start_peer(cmd, port, grpc, "edgehide serve")
 }
 
 fn mlserver(dir: &Path) -> Peer {
     export("--mlserver", dir);
-    let port = free_port();
+    let (port, grpc) = (free_port(), free_port());
     let mut cmd = Command::new(root().join(".venv-mlserver/bin/mlserver"));
     cmd.arg("start")
         .arg(dir)
         .env("MLSERVER_HOST", "127.0.0.1")
         .env("MLSERVER_HTTP_PORT", port.to_string())
-        .env("MLSERVER_GRPC_PORT", free_port().to_string())
+        .env("MLSERVER_GRPC_PORT", grpc.to_string())
         .env("MLSERVER_METRICS_PORT", free_port().to_string())
         .env("MLSERVER_PARALLEL_WORKERS", "0")
         .stderr(Stdio::null());
-    start_peer(cmd, port, "MLServer")
+    start_peer(cmd, port, grpc, "MLServer")
 }
 
 fn kserve(dir: &Path) -> Peer {
     export("--kserve", dir);
-    let port = free_port();
+    let (port, grpc) = (free_port(), free_port());
     let mut cmd = Command::new(root().join(".venv-kserve/bin/python"));
     cmd.arg(dir.join("edgehide_kserve.py"))
         .args(["--model_name", NAME, "--onnx"])
         .arg(dir.join("model.onnx"))
         .args(["--http_port", &port.to_string()])
-        .args(["--grpc_port", &free_port().to_string()])
+        .args(["--grpc_port", &grpc.to_string()])
         .stderr(Stdio::null());
-    start_peer(cmd, port, "KServe ModelServer")
+    start_peer(cmd, port, grpc, "KServe ModelServer")
 }
 
 fn spec() -> ModelSpec {
@@ -169,8 +173,14 @@ fn encryptions(n: usize) -> Vec<Encryption> {
 }
 
 /// Classes and logits from `url` for `encs`, and how the client connected.
-async fn classify(url: &str, encs: &[Encryption]) -> (Vec<usize>, Vec<f32>, SpecSource, Encoding) {
-    let client = AsyncClient::connect(url, NAME, encryptor(), ClientConfig::default())
+async fn classify(
+    url: &str,
+    protocol: Protocol,
+    encs: &[Encryption],
+) -> (Vec<usize>, Vec<f32>, SpecSource, Encoding) {
+    let mut config = ClientConfig::default();
+    config.protocol = protocol;
+    let client = AsyncClient::connect(url, NAME, encryptor(), config)
         .await
         .unwrap_or_else(|e| panic!("{url}: {e}"));
     let answers = client.classify_encrypted(encs).await.unwrap();
@@ -189,7 +199,7 @@ async fn mlserver_and_kserve_answer_as_edgehide_serve_does() {
     let ml = mlserver(&dir.path().join("mlserver"));
     let ks = kserve(&dir.path().join("kserve"));
     let encs = encryptions(FRAMES);
-    let (want, want_logits, source, encoding) = classify(&ours.url, &encs).await;
+    let (want, want_logits, source, encoding) = classify(&ours.url, Protocol::Rest, &encs).await;
     assert_eq!((source, encoding), (SpecSource::Metadata, Encoding::Binary));
     let test = dataset::fashion_mnist(None, Split::Test).unwrap();
     let correct = want
@@ -198,11 +208,44 @@ async fn mlserver_and_kserve_answer_as_edgehide_serve_does() {
         .filter(|(c, l)| **c == **l as usize)
         .count();
     assert!(correct >= FRAMES * 7 / 10, "{correct}/{FRAMES}");
-    for (peer, what, source, encoding) in [
-        (&ml, "MLServer", SpecSource::Metadata, Encoding::Json),
-        (&ks, "KServe", SpecSource::Local, Encoding::Binary),
+    for (url, protocol, what, source, encoding) in [
+        (
+            &ours.grpc,
+            Protocol::Grpc,
+            "edgehide gRPC",
+            SpecSource::Metadata,
+            Encoding::Binary,
+        ),
+        (
+            &ml.url,
+            Protocol::Rest,
+            "MLServer",
+            SpecSource::Metadata,
+            Encoding::Json,
+        ),
+        (
+            &ml.grpc,
+            Protocol::Grpc,
+            "MLServer gRPC",
+            SpecSource::Metadata,
+            Encoding::Binary,
+        ),
+        (
+            &ks.url,
+            Protocol::Rest,
+            "KServe",
+            SpecSource::Local,
+            Encoding::Binary,
+        ),
+        (
+            &ks.grpc,
+            Protocol::Grpc,
+            "KServe gRPC",
+            SpecSource::Local,
+            Encoding::Binary,
+        ),
     ] {
-        let (got, logits, s, e) = classify(&peer.url, &encs).await;
+        let (got, logits, s, e) = classify(url, protocol, &encs).await;
         assert_eq!((s, e), (source, encoding), "{what}");
         assert_eq!(got, want, "{what}: predictions");
         let worst = logits

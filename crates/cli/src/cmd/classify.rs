@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use edgehide::client::{Client, ClientConfig, Encoding, SpecSource};
+use edgehide::client::{Client, ClientConfig, Encoding, Protocol, SpecSource};
 use edgehide::{BackendChoice, FrameRef, ModelSpec, PixelFormat, Preprocessor};
 
 use crate::common::encryptor;
@@ -17,9 +17,13 @@ use crate::common::encryptor;
 /// classified on several servers).
 #[derive(clap::Args)]
 pub struct Args {
-    /// The server's base URL (http://HOST:PORT, or https).
+    /// The server's base URL (http://HOST:PORT, or https for REST).
     #[arg(long)]
     server: String,
+    /// The protocol's REST binding, or its gRPC service (the server's gRPC
+    /// port: edgehide serve --grpc-addr, Triton's 8001, KServe's 8081).
+    #[arg(long, default_value = "rest", value_parser = parse_protocol)]
+    protocol: Protocol,
     /// The model's name on the server.
     #[arg(long)]
     model: String,
@@ -43,6 +47,14 @@ pub struct Args {
     images: Vec<PathBuf>,
 }
 
+fn parse_protocol(s: &str) -> Result<Protocol, String> {
+    match s {
+        "rest" => Ok(Protocol::Rest),
+        "grpc" => Ok(Protocol::Grpc),
+        other => Err(format!("{other:?}: rest or grpc")),
+    }
+}
+
 fn parse_encoding(s: &str) -> Result<Encoding, String> {
     match s {
         "auto" => Ok(Encoding::Auto),
@@ -59,6 +71,7 @@ pub fn run(args: Args) -> Result<()> {
     let geometry = enc.spec().geometry();
     let mut config = ClientConfig::default();
     config.encoding = args.encoding;
+    config.protocol = args.protocol;
     config.timeout = crate::common::duration(args.timeout_s, "--timeout-s")?;
     let client = Client::connect(&args.server, &args.model, Arc::new(enc), config)
         .with_context(|| format!("{} model {:?}", args.server, args.model))?;
