@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Builds the fuzz targets (fuzz/, cargo-fuzz on the nightly toolchain) and
-# runs each for SECONDS (default 30): the server's request decoder, the
-# client's response decoder, pool/IDX/sidecar files.
+# runs each for SECONDS (default 30): the server's request decoders (REST
+# and gRPC), the client's response decoders, pool/IDX/sidecar files.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-30}"
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
-for target in infer_request pool_file; do
+for target in infer_request grpc_request pool_file; do
   echo "fuzz: $target for ${secs}s"
   # -s none: safe Rust, so AddressSanitizer adds little but build time;
   # 16 codegen units: a faster build of wgpu and ort for a 30 s run.

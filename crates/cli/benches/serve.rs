@@ -8,6 +8,7 @@
 //!     cargo bench -p edgehide-cli --bench serve -- e2e paced # the same, 1 ms idle per request
 //!     cargo bench -p edgehide-cli --bench serve -- e2e split # client and server on their own cores
 //!     cargo bench -p edgehide-cli --bench serve -- soak  # a minute of good, bad and slow clients
+//!     cargo bench -p edgehide-cli --bench serve -- engines # REST and gRPC beside MLServer and FastAPI
 //!
 //! With `split` (any mode) the load generator runs on the last CPU it may use
 //! and every server it starts on the others. Otherwise they share all cores,
@@ -156,6 +157,9 @@ fn edgehide_server(port: u16, max_batch: usize, queue: usize, delay_ms: &str) ->
 #[path = "serve/soak.rs"]
 mod soak;
 
+#[path = "serve/engines.rs"]
+mod engines;
+
 /// The soak run (see `soak`): `edgehide serve` with short connection
 /// timeouts, then mixed clients for `length`.
 fn soak_run(rt: &tokio::runtime::Runtime, encrypted: &[Vec<f32>], length: Duration) {
@@ -169,7 +173,7 @@ fn soak_run(rt: &tokio::runtime::Runtime, encrypted: &[Vec<f32>], length: Durati
     );
     let url = format!("http://127.0.0.1:{port}");
     rt.block_on(wait_ready(&url));
-    let one = bodies(&encrypted[..1]).0.remove(0);
+    let (one, h) = bodies(&encrypted[..1]).0.remove(0);
     let flat: Vec<f32> = encrypted[..64].concat();
     let big = oip::encode_request(
         None,
@@ -184,7 +188,7 @@ fn soak_run(rt: &tokio::runtime::Runtime, encrypted: &[Vec<f32>], length: Durati
         &url,
         server.0.id(),
         length,
-        Arc::new(one),
+        Arc::new((one, h.unwrap())),
         Arc::new((big.body, big.header_len.unwrap())),
     ));
 }
@@ -208,10 +212,15 @@ fn python_peer(port: u16) -> Option<Proc> {
     ))
 }
 
-/// One binary request body per frame.
-struct Bodies(Vec<(Vec<u8>, usize)>);
+/// One request body per frame, with its binary header length (none for
+/// JSON).
+struct Bodies(Vec<(Vec<u8>, Option<usize>)>);
 
 fn bodies(tensors: &[Vec<f32>]) -> Bodies {
+    encoded_bodies(tensors, true)
+}
+
+fn encoded_bodies(tensors: &[Vec<f32>], binary: bool) -> Bodies {
     Bodies(
         tensors
             .iter()
@@ -223,9 +232,9 @@ fn bodies(tensors: &[Vec<f32>]) -> Bodies {
                     DataType::Fp32,
                     t,
                     "logits",
-                    true,
+                    binary,
                 );
-                (e.body, e.header_len.unwrap())
+                (e.body, e.header_len)
             })
             .collect(),
     )
@@ -278,12 +287,12 @@ async fn load(url: &str, bodies: Arc<Bodies>, concurrency: usize, total: usize) 
                     }
                     let (body, h) = &bodies.0[i % bodies.0.len()];
                     let t = Instant::now();
-                    let r = client
-                        .post(&target)
-                        .header(oip::HEADER_LENGTH, *h)
-                        .body(body.clone())
-                        .send()
-                        .await;
+                    let mut req = client.post(&target).body(body.clone());
+                    req = match h {
+                        Some(h) => req.header(oip::HEADER_LENGTH, *h),
+                        None => req.header("content-type", "application/json"),
+                    };
+                    let r = req.send().await;
                     match r {
                         Ok(r) if r.status().is_success() => {
                             let h = r
@@ -363,6 +372,12 @@ fn main() {
         .into_iter()
         .map(|e| e.into_data())
         .collect();
+    if std::env::args().any(|a| a == "engines") || !full {
+        engines::run(&rt, &encrypted, full);
+        if full {
+            return;
+        }
+    }
     if std::env::args().any(|a| a == "soak") || !full {
         let length = if full {
             Duration::from_secs(60)

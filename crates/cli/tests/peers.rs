@@ -296,9 +296,18 @@ fn the_classify_command_gives_the_same_answers_from_every_server() {
     let encrypted: Vec<PathBuf> = (0..6)
         .map(|i| saved.join(format!("frame{i}.npy")))
         .collect();
-    let run = |url: &str, spec: &Path, inputs: &[PathBuf]| {
+    let run_with = |url: &str, protocol: &str, spec: &Path, inputs: &[PathBuf]| {
         let out = edgehide()
-            .args(["classify", "--server", url, "--model", NAME, "--spec"])
+            .args([
+                "classify",
+                "--server",
+                url,
+                "--model",
+                NAME,
+                "--protocol",
+                protocol,
+            ])
+            .arg("--spec")
             .arg(spec)
             .args(inputs)
             .output()
@@ -309,6 +318,7 @@ fn the_classify_command_gives_the_same_answers_from_every_server() {
             String::from_utf8_lossy(&out.stderr).to_string(),
         )
     };
+    let run = |url: &str, spec: &Path, inputs: &[PathBuf]| run_with(url, "rest", spec, inputs);
     let ours = edgehide_server();
     let ml = mlserver(&dir.path().join("mlserver"));
     let ks = kserve(&dir.path().join("kserve"));
@@ -319,6 +329,9 @@ fn the_classify_command_gives_the_same_answers_from_every_server() {
         let (code, got, err) = run(&peer.url, &sidecar, &encrypted);
         assert_eq!(code, Some(0), "{err}");
         assert_eq!(got, want, "{}", peer.url);
+        let (code, got, err) = run_with(&peer.grpc, "grpc", &sidecar, &encrypted);
+        assert_eq!(code, Some(0), "{err}");
+        assert_eq!(got, want, "{} (gRPC)", peer.grpc);
         let (code, got, err) = run(&peer.url, &sidecar, &pictures);
         assert_eq!(code, Some(0), "{err}");
         for (line, picture) in got.lines().zip(&pictures) {
