@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The tests of the whole workspace: unit, integration (known-answer vectors,
 # GPU vs CPU on the software Vulkan adapter, key statistics, YUV frames
-# against OpenCV, bad input, CLI, server and client over real HTTP, attacks)
+# against OpenCV, bad input, CLI, server and client over real HTTP and gRPC,
+# the client against real MLServer and KServe servers, attacks)
 # and the benches run once each as smoke tests; the device library alone
 # without default features (the CPU encryptor of an IoT board without a GPU
 # or network stack); the C ABI's C tests, the Java API's JUnit tests on the

@@ -16,5 +16,6 @@ check() {
   echo "check-deps: $what: $(wc -l <<<"$deps") crates, none of: $banned"
 }
 server_side="axum ort clap indicatif tracing-subscriber criterion edgehide-server edgehide-lab edgehide-cli"
-check "default features" "$server_side"
+# gRPC (tonic, prost) is the opt-in `grpc` feature.
+check "default features" "$server_side tonic prost"
 check "--no-default-features" "$server_side reqwest tokio wgpu" --no-default-features
