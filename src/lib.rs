@@ -28,8 +28,9 @@
 //! ```
 //!
 //! Features: `gpu` (wgpu; on by default), `client` (the HTTP client; on by
-//! default), `hazmat` (test and attack access to internals; never in a
-//! product build).
+//! default), `grpc` (the client's gRPC transport), `display` (the sensor's
+//! status screen on embedded-graphics), `hazmat` (test and attack access to
+//! internals; never in a product build).
 //!
 //! What this hides, and what it does not, is measured by the project's own
 //! attacks (docs/SECURITY.md), never assumed.
@@ -39,6 +40,8 @@ mod backend;
 #[cfg(feature = "client")]
 pub mod client;
 mod color;
+#[cfg(feature = "display")]
+pub mod display;
 mod encrypt;
 mod error;
 mod frame;

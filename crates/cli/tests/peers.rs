@@ -136,7 +136,6 @@ fn mlserver(dir: &Path) -> Peer {
         .env("MLSERVER_HTTP_PORT", port.to_string())
         .env("MLSERVER_GRPC_PORT", grpc.to_string())
         .env("MLSERVER_METRICS_PORT", free_port().to_string())
-        .env("MLSERVER_PARALLEL_WORKERS", "0")
         .stderr(Stdio::null());
     start_peer(cmd, port, grpc, "MLServer")
 }

@@ -27,11 +27,20 @@ async fn load_grpc(
     concurrency: usize,
     total: usize,
 ) -> Outcome {
-    let channel = tonic::transport::Endpoint::from_shared(url.to_string())
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
+    // A server's gRPC port may open after its REST one is ready.
+    let endpoint = tonic::transport::Endpoint::from_shared(url.to_string()).unwrap();
+    let mut tries = 0;
+    let channel = loop {
+        match endpoint.connect().await {
+            Ok(c) => break c,
+            Err(e) if tries < 300 => {
+                tries += 1;
+                let _ = e;
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{url}: {e}"),
+        }
+    };
     let client = GrpcInferenceServiceClient::new(channel);
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
@@ -81,8 +90,9 @@ async fn load_grpc(
     all
 }
 
-/// MLServer 1.7.1 with its default settings, serving the folder `edgehide
-/// export --mlserver` writes; `None` when its virtualenv is missing.
+/// MLServer 1.7.1 serving the folder `edgehide export --mlserver` writes
+/// (inference in its main process: docs/DEPLOY.md); `None` when its
+/// virtualenv is missing.
 fn mlserver(dir: &std::path::Path, port: u16, grpc: u16) -> Option<Proc> {
     let bin = root().join(".venv-mlserver/bin/mlserver");
     if !bin.exists() {

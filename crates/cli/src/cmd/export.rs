@@ -34,7 +34,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     kserve: Option<PathBuf>,
     /// An MLServer model folder: DIR/NAME/model-settings.json, the runtime
-    /// that announces the sidecar, the model and its sidecar.
+    /// that announces the sidecar, the model and its sidecar, and
+    /// DIR/settings.json.
     #[arg(long, value_name = "DIR")]
     mlserver: Option<PathBuf>,
     /// The largest batch the engine forms (Triton's max_batch_size).
@@ -68,6 +69,13 @@ pub fn run(args: Args) -> Result<()> {
         println!("KServe: {}", dir.join("inference-service.yaml").display());
     }
     if let Some(dir) = &args.mlserver {
+        // Inference in MLServer's main process: its default worker process
+        // fails to load models with MLServer 1.7.1 on Python 3.11 ("no
+        // current event loop").
+        write(
+            &dir.join("settings.json"),
+            "{\n  \"parallel_workers\": 0\n}\n",
+        )?;
         let folder = dir.join(name);
         write(
             &folder.join("model-settings.json"),
