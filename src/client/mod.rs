@@ -478,6 +478,22 @@ impl AsyncClient {
         self.ahead.ready()
     }
 
+    /// Encrypts `frame` with a fresh key, classifies the encryption, and
+    /// returns it too: what the server saw, for a status screen.
+    pub async fn classify_shown(
+        &self,
+        frame: &PlainTensor,
+    ) -> Result<(Classification, Encryption)> {
+        let encryption = self.encryptor.encrypt_fresh(frame)?;
+        let mut answer = self
+            .classify_encrypted(std::slice::from_ref(&encryption))
+            .await?;
+        let answer = answer
+            .pop()
+            .ok_or_else(|| Error::Protocol("empty answer".into()))?;
+        Ok((answer, encryption))
+    }
+
     /// Classifies encryptions made earlier by this client's encryptor.
     pub async fn classify_encrypted(&self, encs: &[Encryption]) -> Result<Vec<Classification>> {
         let mut data = Vec::with_capacity(encs.iter().map(|e| e.data().len()).sum());
@@ -650,6 +666,18 @@ pub enum FrameAnswer {
     Withheld,
 }
 
+/// A video frame's answer with what was sent for it.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ShownAnswer {
+    /// The answer.
+    pub answer: FrameAnswer,
+    /// The encryption sent (none when the scene's budget was spent).
+    pub sent: Option<Encryption>,
+    /// The frame's scene.
+    pub scene: crate::scene::Hash,
+}
+
 /// Classifies a video stream under a [`SceneGuard`]: near-identical frames
 /// count against their scene's budget of encryptions, and past it the last
 /// result is reused instead of sending another encryption of the same scene.
@@ -668,6 +696,49 @@ impl VideoSession {
         }
     }
 
+    /// [`VideoSession::classify`], also returning the encryption sent and
+    /// the frame's scene (for a status screen and its log). A frame whose
+    /// request fails still counts against its scene's budget: the server
+    /// may have received it.
+    pub async fn classify_shown(
+        &mut self,
+        client: &AsyncClient,
+        frame: &PlainTensor,
+    ) -> Result<ShownAnswer> {
+        let (admission, scene) = self.guard.admit(frame, std::time::Instant::now());
+        match admission {
+            Admission::Send => {
+                let (answer, sent) = client.classify_shown(frame).await?;
+                self.remember(scene, &answer);
+                Ok(ShownAnswer {
+                    answer: FrameAnswer::Fresh(answer),
+                    sent: Some(sent),
+                    scene,
+                })
+            }
+            Admission::Withhold => Ok(ShownAnswer {
+                answer: self.reuse(&scene),
+                sent: None,
+                scene,
+            }),
+        }
+    }
+
+    fn remember(&mut self, scene: crate::scene::Hash, answer: &Classification) {
+        if self.last.len() > 1024 {
+            let live: std::collections::HashSet<_> = self.guard.scene_ids().collect();
+            self.last.retain(|id, _| live.contains(id));
+        }
+        self.last.insert(scene, answer.clone());
+    }
+
+    fn reuse(&self, scene: &crate::scene::Hash) -> FrameAnswer {
+        match self.last.get(scene) {
+            Some(c) => FrameAnswer::Reused(c.clone()),
+            None => FrameAnswer::Withheld,
+        }
+    }
+
     /// Classifies `frame` through `client`, or reuses its scene's result.
     pub async fn classify(
         &mut self,
@@ -678,17 +749,10 @@ impl VideoSession {
         match admission {
             Admission::Send => {
                 let answer = client.classify(frame).await?;
-                if self.last.len() > 1024 {
-                    let live: std::collections::HashSet<_> = self.guard.scene_ids().collect();
-                    self.last.retain(|id, _| live.contains(id));
-                }
-                self.last.insert(scene, answer.clone());
+                self.remember(scene, &answer);
                 Ok(FrameAnswer::Fresh(answer))
             }
-            Admission::Withhold => Ok(match self.last.get(&scene) {
-                Some(c) => FrameAnswer::Reused(c.clone()),
-                None => FrameAnswer::Withheld,
-            }),
+            Admission::Withhold => Ok(self.reuse(&scene)),
         }
     }
 }
@@ -760,6 +824,14 @@ impl Client {
     /// See [`AsyncClient::infer_tensors`].
     pub fn infer_tensors(&self, data: &[f32], n: usize) -> Result<Vec<f32>> {
         self.rt.block_on(self.inner.infer_tensors(data, n))
+    }
+    /// See [`VideoSession::classify_shown`].
+    pub fn classify_video_frame_shown(
+        &self,
+        session: &mut VideoSession,
+        frame: &PlainTensor,
+    ) -> Result<ShownAnswer> {
+        self.rt.block_on(session.classify_shown(&self.inner, frame))
     }
     /// See [`VideoSession::classify`].
     pub fn classify_video_frame(

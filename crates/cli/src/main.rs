@@ -3,6 +3,7 @@
 
 mod cmd;
 mod common;
+mod sensor;
 
 use std::ffi::OsString;
 
@@ -45,6 +46,7 @@ enum Command {
     /// dynamic batching, until SIGTERM or Ctrl-C.
     Serve(cmd::serve::Args),
     Classify(cmd::classify::Args),
+    Sensor(cmd::sensor::Args),
     Export(cmd::export::Args),
     /// Attacks on our own encryptions (what they leak, against what the
     /// label alone gives); run by the edgehide-lab binary (`edgehide attack
@@ -103,6 +105,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => cmd::eval::run(args),
         Command::Serve(args) => cmd::serve::run(args),
         Command::Classify(args) => cmd::classify::run(args),
+        Command::Sensor(args) => cmd::sensor::run(args),
         Command::Export(args) => cmd::export::run(args),
         Command::Attack { args } => {
             cmd::lab::forward(std::iter::once("attack".into()).chain(args).collect())

@@ -9,5 +9,6 @@ pub mod export;
 pub mod info;
 pub mod lab;
 pub mod pool;
+pub mod sensor;
 pub mod serve;
 pub mod spec;
