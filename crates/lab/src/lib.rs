@@ -12,5 +12,6 @@ pub mod npy;
 pub mod paths;
 pub mod picture;
 pub mod progress;
+pub mod score;
 
 pub use error::{Error, Result};

@@ -61,12 +61,16 @@ pub fn tensor_picture(values: &[f32], w: u32, h: u32) -> GrayImage {
     })
 }
 
-/// The frame | what the server saw, above a caption line.
-pub fn panel(frame: &[f32], seen: &[f32], w: u32, h: u32, caption: &str) -> GrayImage {
+/// Pictures side by side (the frame | what the server saw | ...), above a
+/// caption line.
+pub fn panel(pictures: &[&[f32]], w: u32, h: u32, caption: &str) -> GrayImage {
     let (pw, ph) = (w * SCALE, h * SCALE);
-    let mut img = GrayImage::from_pixel(pw * 2 + GAP, ph + CAPTION, Luma([BACKGROUND]));
-    image::imageops::replace(&mut img, &tensor_picture(frame, w, h), 0, 0);
-    image::imageops::replace(&mut img, &tensor_picture(seen, w, h), (pw + GAP) as i64, 0);
+    let n = pictures.len().max(1) as u32;
+    let mut img = GrayImage::from_pixel(pw * n + GAP * (n - 1), ph + CAPTION, Luma([BACKGROUND]));
+    for (i, p) in pictures.iter().enumerate() {
+        let x = i as u32 * (pw + GAP);
+        image::imageops::replace(&mut img, &tensor_picture(p, w, h), x as i64, 0);
+    }
     draw_text(&mut img, caption, 2, ph as i32 + 2);
     img
 }
@@ -92,8 +96,8 @@ mod tests {
     #[test]
     fn caption_text_is_drawn_below_the_pictures() {
         let frame = vec![0.0f32; 4];
-        let blank = panel(&frame, &frame, 2, 2, "");
-        let text = panel(&frame, &frame, 2, 2, "Bag");
+        let blank = panel(&[&frame, &frame], 2, 2, "");
+        let text = panel(&[&frame, &frame], 2, 2, "Bag");
         assert_eq!(blank.dimensions(), text.dimensions());
         let lit = |img: &GrayImage| img.pixels().filter(|p| p.0[0] == 255).count();
         assert_eq!(lit(&blank), 0);

@@ -13,6 +13,7 @@ mod infer;
 mod listener;
 mod metadata;
 mod model;
+mod rebuild;
 mod routes;
 
 use std::collections::HashMap;
@@ -24,6 +25,7 @@ use edgehide_oip::ModelMetadata;
 pub use error::{Error, Result};
 pub use metadata::model_metadata;
 pub use model::{Model, Runtime};
+pub use rebuild::Rebuilder;
 pub use routes::router;
 
 /// Server settings.

@@ -75,6 +75,10 @@ impl Runtime {
     pub fn path(&self) -> &Path {
         self.path
     }
+
+    pub(crate) fn env(&self) -> &'static ort::environment::Environment {
+        self.env
+    }
 }
 
 /// An ONNX classifier and its sidecar, checked against each other.

@@ -1,4 +1,6 @@
-//! `edgehide demo`: the end-to-end demo on the embedded defaults.
+//! `edgehide demo`: the end-to-end demo on the embedded defaults, with
+//! both sides: what the device sent, and what a server could rebuild from
+//! it.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +11,10 @@ use edgehide_lab::dataset::{self, Split};
 use crate::common::{load_model, progress_bar};
 
 /// The end-to-end demo on the embedded defaults (bundled corpus,
-/// Fashion-MNIST geometry): encrypt frames and picture what leaves the device.
+/// Fashion-MNIST geometry): encrypt frames, classify them on a loopback
+/// server, and picture what leaves the device and what a server could
+/// rebuild from it (the bundled learned decoder, when it was trained for the
+/// model).
 #[derive(clap::Args)]
 pub struct Args {
     /// Images to encrypt (any size, PNG/JPEG); default: Fashion-MNIST test images.
@@ -25,20 +30,37 @@ pub struct Args {
     /// The classifier (its sidecar sets the encryption parameters).
     #[arg(long, default_value = "models/fashion-mnist-k4.onnx")]
     model: PathBuf,
+    /// The learned decoder the server side runs to show what it could
+    /// rebuild; used when its sidecar names the model.
+    #[arg(long, default_value = "models/attack-decoder-fashion-mnist-k4.onnx")]
+    decoder: PathBuf,
+    /// Also write OUT/demo.html, one self-contained page (images inline).
+    #[arg(long)]
+    html: bool,
 }
 
 pub fn run(args: Args) -> Result<()> {
-    demo(args.images, args.n, args.backend, &args.out, &args.model)
+    demo(&args)
 }
 
-fn demo(
-    images: Vec<PathBuf>,
-    n: usize,
-    backend: BackendChoice,
-    out: &Path,
-    model: &Path,
-) -> Result<()> {
-    let model = load_model(model)?;
+/// The decoder at `path`, when its sidecar says it was trained for `model`.
+fn decoder_for(path: &Path, model: &str) -> Result<Option<edgehide_server::Rebuilder>> {
+    let sidecar = path.with_extension("json");
+    let Ok(text) = std::fs::read_to_string(&sidecar) else {
+        return Ok(None);
+    };
+    let meta: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("reading {}", sidecar.display()))?;
+    if meta.get("model").and_then(|m| m.as_str()) != Some(model) {
+        return Ok(None);
+    }
+    let runtime = edgehide_lab::paths::load_runtime()?;
+    Ok(Some(edgehide_server::Rebuilder::load(runtime, path)?))
+}
+
+fn demo(args: &Args) -> Result<()> {
+    let (images, n, backend, out) = (args.images.clone(), args.n, args.backend, &args.out);
+    let model = load_model(&args.model)?;
     let spec = model.spec().clone();
     let pool = PublicPool::bundled()?;
     let enc = Encryptor::new(spec.clone(), &pool, backend)?;
@@ -138,9 +160,42 @@ fn demo(
         .context("server task")?
         .context("server")?;
 
+    // The server's side: what it could rebuild from each single encryption
+    // and the class it answered, against what the class alone gives.
+    let rebuilder = if g.channels == 1 {
+        decoder_for(&args.decoder, spec.name())?
+    } else {
+        None
+    };
+    let classes: Vec<usize> = answers.iter().map(|a| a.class()).collect();
+    let rebuilt = match &rebuilder {
+        Some(r) if r.size() == (g.height, g.width) => {
+            let flat: Vec<f32> = encs.iter().flat_map(|e| e.data().iter().copied()).collect();
+            Some(r.rebuild(&flat, &classes)?)
+        }
+        _ => None,
+    };
+    let plane = g.height * g.width;
+    // The frames as the model sees them, back on the [0, 1] scale.
+    let truth: Vec<Vec<f32>> = xs
+        .iter()
+        .map(|x| {
+            let (m, s) = (spec.mean()[0] as f32, spec.std()[0] as f32);
+            x.data()[..plane]
+                .iter()
+                .map(|v| (v * s + m).clamp(0.0, 1.0))
+                .collect()
+        })
+        .collect();
+    let scores = match &rebuilt {
+        Some(r) => Some(rebuild_scores(&truth, r, &classes, g.width, g.height)?),
+        None => None,
+    };
+
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let (w, h) = (g.width as u32, g.height as u32);
     let mut panels = Vec::with_capacity(encs.len());
+    let mut captions = Vec::with_capacity(encs.len());
     let mut correct = 0;
     for (i, (((name, truth), x), (e, answer))) in frames
         .iter()
@@ -158,7 +213,15 @@ fn demo(
         };
         let p = answer.top.first().map(|t| t.2).unwrap_or(0.0);
         let caption = format!("{} {:.0}% {mark}", answer.label(), p * 100.0);
-        let panel = edgehide_lab::picture::panel(x.data(), e.data(), w, h, &caption);
+        let mut pictures: Vec<&[f32]> = vec![x.data(), e.data()];
+        if let Some(r) = &rebuilt {
+            pictures.push(&r[i * plane..(i + 1) * plane]);
+        }
+        let panel = edgehide_lab::picture::panel(&pictures, w, h, &caption);
+        captions.push(match &scores {
+            Some(s) => format!("{caption} (rebuilt: SSIM {:.2})", s.rebuilt[i]),
+            None => caption.clone(),
+        });
         let file = out.join(format!("{i:03}.png"));
         panel
             .save(&file)
@@ -191,8 +254,113 @@ fn demo(
             correct as f64 / labelled as f64
         );
     }
-    println!(
-        "pictures: left, the frame; right, the encryption the server saw; below, its answer. Keys were never written."
-    );
+    let legend = if rebuilt.is_some() {
+        "pictures: left, the frame; middle, the encryption the server saw; right, what the server rebuilt from that one encryption and its answer; below, the answer. Keys were never written."
+    } else {
+        "pictures: left, the frame; right, the encryption the server saw; below, its answer. Keys were never written. (No learned decoder for this model: what a server could rebuild is not shown.)"
+    };
+    let summary = scores.as_ref().map(|s| {
+        format!(
+            "what the server rebuilt from single encryptions: SSIM mean {:.3} over {} frames; from the answer alone (the class's mean training image): {:.3}. docs/SECURITY.md measures the same decoder over 2,000 test frames.",
+            mean(&s.rebuilt),
+            s.rebuilt.len(),
+            mean(&s.baseline)
+        )
+    });
+    if let Some(line) = &summary {
+        println!("{line}");
+    }
+    println!("{legend}");
+    if args.html {
+        let page = out.join("demo.html");
+        let lines: Vec<String> = [Some(legend.to_string()), summary]
+            .into_iter()
+            .flatten()
+            .collect();
+        html::write(&page, &panels, &captions, &lines)?;
+        println!("page: {}", page.display());
+    }
     Ok(())
+}
+
+/// Per frame: SSIM of what the server rebuilt, and of the class's mean
+/// training image (the label-only baseline), against the frame.
+struct Scores {
+    rebuilt: Vec<f64>,
+    baseline: Vec<f64>,
+}
+
+fn rebuild_scores(
+    truth: &[Vec<f32>],
+    rebuilt: &[f32],
+    classes: &[usize],
+    w: usize,
+    h: usize,
+) -> Result<Scores> {
+    use edgehide_lab::score::{baseline::class_means, ssim::ssim};
+    let train = dataset::fashion_mnist(None, Split::Train)?;
+    let means = class_means(&train);
+    let plane = w * h;
+    let score = |a: &[f32], b: &[f32]| ssim(a, b, w, h, 1.0).unwrap_or(0.0);
+    let mut s = Scores {
+        rebuilt: Vec::new(),
+        baseline: Vec::new(),
+    };
+    for (i, t) in truth.iter().enumerate() {
+        s.rebuilt
+            .push(score(t, &rebuilt[i * plane..(i + 1) * plane]));
+        let mean = means.get(classes[i]).filter(|m| m.len() == plane);
+        s.baseline.push(mean.map_or(0.0, |m| score(t, m)));
+    }
+    Ok(s)
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+mod html {
+    //! One self-contained page: the panels inline as PNG data, captions,
+    //! and the summary lines.
+
+    use std::path::Path;
+
+    use anyhow::{Context, Result};
+    use base64::Engine;
+
+    fn escape(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    }
+
+    pub fn write(
+        path: &Path,
+        panels: &[image::GrayImage],
+        captions: &[String],
+        lines: &[String],
+    ) -> Result<()> {
+        let mut page = String::from(
+            "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>edgehide demo</title>\n<style>body{font-family:sans-serif;background:#222;color:#eee;margin:1.5em}figure{display:inline-block;margin:.5em;text-align:center}img{image-rendering:pixelated;border:1px solid #555}figcaption{font-size:.85em}</style></head><body>\n<h1>edgehide demo</h1>\n",
+        );
+        for line in lines {
+            page.push_str(&format!("<p>{}</p>\n", escape(line)));
+        }
+        for (i, (panel, caption)) in panels.iter().zip(captions).enumerate() {
+            let mut png = Vec::new();
+            panel
+                .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+                .context("encoding a panel")?;
+            let data = base64::engine::general_purpose::STANDARD.encode(&png);
+            page.push_str(&format!(
+                "<figure><img alt=\"frame {i}\" width=\"{}\" height=\"{}\" src=\"data:image/png;base64,{data}\"><figcaption>{}</figcaption></figure>\n",
+                panel.width(),
+                panel.height(),
+                escape(caption)
+            ));
+        }
+        page.push_str("</body></html>\n");
+        std::fs::write(path, page).with_context(|| format!("writing {}", path.display()))
+    }
 }
