@@ -261,7 +261,7 @@ fn demo(args: &Args) -> Result<()> {
     };
     let summary = scores.as_ref().map(|s| {
         format!(
-            "what the server rebuilt from single encryptions: SSIM mean {:.3} over {} frames; from the answer alone (the class's mean training image): {:.3}. docs/SECURITY.md measures the same decoder over 2,000 test frames.",
+            "what the server rebuilt from single encryptions: SSIM mean {:.3} over {} frames; from the answer alone (the class's mean training image): {:.3}. docs/SECURITY.md measures this attack over 2,000 test frames.",
             mean(&s.rebuilt),
             s.rebuilt.len(),
             mean(&s.baseline)
