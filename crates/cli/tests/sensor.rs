@@ -303,3 +303,26 @@ fn the_screen_goes_to_a_framebuffer_and_sigterm_stops_the_loop() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs 115200"));
 }
+
+#[test]
+fn a_frame_that_cannot_be_read_is_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let (all, few) = (dir.path().join("all"), dir.path().join("few"));
+    std::fs::create_dir(&all).unwrap();
+    std::fs::create_dir(&few).unwrap();
+    video(&all);
+    for name in ["000.png", "002.png"] {
+        std::fs::copy(all.join(name), few.join(name)).unwrap();
+    }
+    std::fs::write(few.join("001.png"), b"not a picture").unwrap();
+    let port = free_port();
+    let _server = serve(port);
+    let out = sensor(&format!("http://127.0.0.1:{port}"), &few, "none", "50")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let lines: Vec<Line> = text.lines().filter_map(parse).collect();
+    let actions: Vec<&str> = lines.iter().map(|l| l.action.as_str()).collect();
+    assert_eq!(actions, ["sent", "skipped", "sent"], "{text}");
+}

@@ -57,7 +57,8 @@ pub struct ServerConfig {
     pub header_timeout: Duration,
     /// Time a request's body has to arrive in full (408 past it).
     pub body_timeout: Duration,
-    /// Connections open at once; more wait in the accept backlog.
+    /// Connections open at once per listener (REST, and gRPC when served);
+    /// more wait in the accept backlog.
     pub max_connections: usize,
     /// How long a shutdown waits for requests already received.
     pub shutdown_grace: Duration,

@@ -59,6 +59,10 @@ pub struct Args {
     timeout_s: f64,
 }
 
+fn link_name(link: &Link) -> String {
+    format!("{:?}", link.state()).to_lowercase()
+}
+
 pub fn run(args: Args) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
@@ -106,8 +110,18 @@ pub fn run(args: Args) -> Result<()> {
         let (action, scene_id) = match link.ready(now) {
             None => ("dropped", String::from("-")),
             Some(client) => {
-                let (rgb, w, h) = edgehide::load_image_file(path, &geometry)?;
-                let frame = pre.run(&FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8)?)?;
+                // A frame that cannot be read is skipped, not fatal.
+                let frame = edgehide::load_image_file(path, &geometry).and_then(|(rgb, w, h)| {
+                    pre.run(&FrameRef::packed(&rgb, w, h, PixelFormat::Rgb8)?)
+                });
+                let frame = match frame {
+                    Ok(f) => f,
+                    Err(e) => {
+                        eprintln!("frame {n}: {e}");
+                        println!("frame {n}\t{}\t-\tskipped\t-\t0.000", link_name(&link));
+                        continue;
+                    }
+                };
                 match client.classify_video_frame_shown(&mut session, &frame) {
                     Ok(shown) => {
                         link.succeeded();
@@ -147,7 +161,7 @@ pub fn run(args: Args) -> Result<()> {
             .map_or(("-", 0.0), |(l, p)| (l.as_str(), *p));
         println!(
             "frame {n}\t{}\t{scene_id}\t{action}\t{label}\t{p:.3}",
-            format!("{:?}", link.state()).to_lowercase()
+            link_name(&link)
         );
         let status = Status {
             answer: last_answer.as_ref().map(|(l, p)| (l.as_str(), *p)),
