@@ -77,7 +77,9 @@ def main():
     spec = json.loads(args.spec.read_text())
     mean, std = spec["mean"][0], spec["std"][0]
     work = pathlib.Path(tempfile.mkdtemp(prefix="edgehide-attack-"))
-    kw = dict(dataset=args.dataset, pool=args.pool)
+    # The attacker's own corpus may differ from the device's (the
+    # secret-corpus threat model).
+    kw = dict(dataset=args.dataset, pool=args.pool, any_pool=True)
     plain, labels = data.encrypt_split(args.edgehide, args.spec, "train", work / "p", limit=args.limit, plain=True, **kw)
     target = torch.from_numpy(np.clip(plain * std + mean, 0, 1))
     labels = torch.from_numpy(labels)

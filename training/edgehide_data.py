@@ -12,12 +12,17 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-def encrypt_command(binary, spec, split, out, *, dataset="fashion-mnist", pool=None, limit=None, plain=False):
-    """The command line that writes one fresh encryption of every image of a split."""
+def encrypt_command(binary, spec, split, out, *, dataset="fashion-mnist", pool=None, limit=None, plain=False,
+                    any_pool=False):
+    """The command line that writes one fresh encryption of every image of a split.
+    With `any_pool`, `pool` may differ from the corpus the sidecar names (an
+    attacker simulating with a corpus of its own)."""
     cmd = [str(binary), "dataset", "encrypt", "--dataset", dataset, "--split", split,
            "--spec", str(spec), "--backend", "cpu", "--out", str(out)]
     if pool:
         cmd += ["--pool", str(pool)]
+        if any_pool:
+            cmd += ["--any-pool"]
     if limit:
         cmd += ["--limit", str(limit)]
     if plain:

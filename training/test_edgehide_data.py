@@ -47,6 +47,9 @@ class EncryptSplit(unittest.TestCase):
         self.assertEqual(cmd[cmd.index("--pool") + 1], "p.ehpool")
         self.assertEqual(cmd[cmd.index("--limit") + 1], "7")
         self.assertNotIn("--plain", cmd)
+        self.assertNotIn("--any-pool", cmd)
+        other = data.encrypt_command("eh", "s.json", "train", "o", pool="p.ehpool", any_pool=True)
+        self.assertIn("--any-pool", other)
 
     def test_failure_is_an_error(self):
         with self.assertRaises(subprocess.CalledProcessError):

@@ -106,6 +106,26 @@ fn pool_build_then_info() {
     let pool = edgehide::PublicPool::load(&pack).unwrap();
     assert_eq!(pool.len(), 3);
     assert_eq!(pool.images()[0].height(), 100);
+    // A model's sidecar names its corpus: another one is refused, unless
+    // asked for (an attacker simulating with a corpus of its own).
+    let sidecar = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/fashion-mnist-k4.json");
+    let encrypt = |any: bool| {
+        let mut c = edgehide();
+        c.args(["dataset", "encrypt", "--split", "test", "--limit", "2", "--backend", "cpu"])
+            .args(["--spec", sidecar, "--pool"])
+            .arg(&pack)
+            .arg("--out")
+            .arg(dir.path().join(format!("enc-{any}")));
+        if any {
+            c.arg("--any-pool");
+        }
+        c.output().unwrap()
+    };
+    let refused = encrypt(false);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("trained with corpus"));
+    let out = encrypt(true);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let info = edgehide()
         .args(["pool", "info"])
         .arg(&pack)

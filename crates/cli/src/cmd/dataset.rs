@@ -29,6 +29,10 @@ pub enum Command {
         /// Public corpus (default: the bundled photos).
         #[arg(long)]
         pool: Option<PathBuf>,
+        /// Encrypt with --pool even when the sidecar names another corpus
+        /// (an attacker simulating with a corpus of its own).
+        #[arg(long, requires = "pool")]
+        any_pool: bool,
         #[arg(long)]
         k: Option<usize>,
         /// Keep only the first N images.
@@ -52,6 +56,7 @@ pub fn run(command: Command) -> Result<()> {
         split,
         spec,
         pool,
+        any_pool,
         k,
         limit,
         backend,
@@ -64,6 +69,9 @@ pub fn run(command: Command) -> Result<()> {
         None => dataset.spec(),
     };
     spec = with_k(spec, k)?;
+    if any_pool {
+        spec = spec.with_pool_fingerprint(None);
+    }
     let data = dataset::load(dataset, dir.as_deref(), split)?;
     let enc = encryptor(spec, pool.as_deref(), backend)?;
     eprintln!("backend: {}", enc.backend());
