@@ -108,14 +108,26 @@ fn pool_build_then_info() {
     assert_eq!(pool.images()[0].height(), 100);
     // A model's sidecar names its corpus: another one is refused, unless
     // asked for (an attacker simulating with a corpus of its own).
-    let sidecar = concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/fashion-mnist-k4.json");
+    let sidecar = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../models/fashion-mnist-k4.json"
+    );
     let encrypt = |any: bool| {
         let mut c = edgehide();
-        c.args(["dataset", "encrypt", "--split", "test", "--limit", "2", "--backend", "cpu"])
-            .args(["--spec", sidecar, "--pool"])
-            .arg(&pack)
-            .arg("--out")
-            .arg(dir.path().join(format!("enc-{any}")));
+        c.args([
+            "dataset",
+            "encrypt",
+            "--split",
+            "test",
+            "--limit",
+            "2",
+            "--backend",
+            "cpu",
+        ])
+        .args(["--spec", sidecar, "--pool"])
+        .arg(&pack)
+        .arg("--out")
+        .arg(dir.path().join(format!("enc-{any}")));
         if any {
             c.arg("--any-pool");
         }
@@ -125,7 +137,11 @@ fn pool_build_then_info() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("trained with corpus"));
     let out = encrypt(true);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let info = edgehide()
         .args(["pool", "info"])
         .arg(&pack)
