@@ -100,7 +100,9 @@ def main():
             opt.step()
             total += loss.item() * len(idx)
         print(json.dumps({"epoch": epoch + 1, "l1": total / len(e), "seconds": round(time.time() - t0, 1)}), flush=True)
-    dkw = dict(dataset=args.dataset, pool=args.device_pool or args.pool)
+    # A device corpus other than the sidecar's stands for a deployment that
+    # built its own (the secret-corpus threat model).
+    dkw = dict(dataset=args.dataset, pool=args.device_pool or args.pool, any_pool=bool(args.device_pool))
     e, y = data.encrypt_split(args.edgehide, args.spec, "test", work / "t", limit=args.test, **dkw)
     model.eval()
     with torch.no_grad():

@@ -106,6 +106,23 @@ fn pool_build_then_info() {
     let pool = edgehide::PublicPool::load(&pack).unwrap();
     assert_eq!(pool.len(), 3);
     assert_eq!(pool.images()[0].height(), 100);
+    // Disjoint parts of one corpus: --skip, then --limit.
+    let part = dir.path().join("part.ehpool");
+    let split = |skip: &str| {
+        edgehide()
+            .args(["pool", "build"])
+            .arg(&pack)
+            .args(["--skip", skip, "--limit", "1", "--out"])
+            .arg(&part)
+            .output()
+            .unwrap()
+    };
+    assert!(split("1").status.success());
+    let second = edgehide::PublicPool::load(&part).unwrap();
+    assert_eq!(second.images(), &pool.images()[1..2]);
+    let none = split("3");
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("leaves none"));
     // A model's sidecar names its corpus: another one is refused, unless
     // asked for (an attacker simulating with a corpus of its own).
     let sidecar = concat!(

@@ -19,9 +19,13 @@ pub enum Command {
         /// Convert to grey.
         #[arg(long)]
         gray: bool,
-        /// Keep only the first N images.
+        /// Keep only the first N images (after --skip).
         #[arg(long)]
         limit: Option<usize>,
+        /// Leave out the first N images (with --limit: disjoint parts of
+        /// one corpus).
+        #[arg(long, default_value_t = 0)]
+        skip: usize,
     },
     /// Cut N model-sized images once from a corpus with the keyed transform
     /// (the fixed pre-cut pool design, kept only to measure what keyed crops
@@ -51,7 +55,8 @@ pub fn run(command: Command) -> Result<()> {
             max_side,
             gray,
             limit,
-        } => build(input, out, max_side, gray, limit),
+            skip,
+        } => build(input, out, max_side, gray, limit, skip),
         Command::Precut { .. } => unreachable!("forwarded to edgehide-lab"),
         Command::Info { pool, spec } => info(pool, spec),
     }
@@ -63,9 +68,13 @@ fn build(
     max_side: Option<u32>,
     gray: bool,
     limit: Option<usize>,
+    skip: usize,
 ) -> Result<()> {
     let pool = PublicPool::load(&input)?;
-    let mut images: Vec<PoolImage> = pool.images().to_vec();
+    let mut images: Vec<PoolImage> = pool.images().iter().skip(skip).cloned().collect();
+    if images.is_empty() {
+        anyhow::bail!("--skip {skip} leaves none of the {} images", pool.len());
+    }
     if let Some(n) = limit {
         images.truncate(n);
     }
