@@ -63,6 +63,20 @@ where
     target.draw_iter(pixels)
 }
 
+/// The encryption sent, or an empty frame where it would be.
+fn sent<D>(target: &mut D, t: Option<&Thumbnail<'_>>, area: Rectangle) -> Result<(), D::Error>
+where
+    D: DrawTarget,
+    D::Color: StatusColor,
+{
+    match t {
+        Some(t) => thumbnail(target, t, area),
+        None => area
+            .into_styled(PrimitiveStyle::with_stroke(D::Color::FOREGROUND, 1))
+            .draw(target),
+    }
+}
+
 /// A bar `area` wide, filled to `fraction`.
 fn bar<D>(target: &mut D, area: Rectangle, fraction: f32, color: D::Color) -> Result<(), D::Error>
 where
@@ -115,12 +129,7 @@ where
     )?;
     let side = area.size.height.saturating_sub(12).min(52);
     let thumb = Rectangle::new(o + Point::new(0, 12), Size::new(side, side));
-    match &s.sent {
-        Some(t) => thumbnail(target, t, thumb)?,
-        None => thumb
-            .into_styled(PrimitiveStyle::with_stroke(fg, 1))
-            .draw(target)?,
-    }
+    sent(target, s.sent.as_ref(), thumb)?;
     let x = o.x + side as i32 + 4;
     let (label, p) = s.answer.unwrap_or(("-", 0.0));
     text(
@@ -200,12 +209,7 @@ where
         .draw(target)?;
     let side = ((w - 16) / 2).min(h - 110).max(16) as u32;
     let thumb = Rectangle::new(o + Point::new(4, 32), Size::new(side, side));
-    match &s.sent {
-        Some(t) => thumbnail(target, t, thumb)?,
-        None => thumb
-            .into_styled(PrimitiveStyle::with_stroke(fg, 1))
-            .draw(target)?,
-    }
+    sent(target, s.sent.as_ref(), thumb)?;
     let below = 32 + side as i32 + 3;
     text(
         target,

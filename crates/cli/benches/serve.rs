@@ -250,6 +250,19 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// The workers' outcomes together, over the wall time since `started`.
+    async fn gather(workers: Vec<tokio::task::JoinHandle<Outcome>>, started: Instant) -> Outcome {
+        let mut all = Outcome::default();
+        for w in workers {
+            let o = w.await.unwrap();
+            all.ok += o.ok;
+            all.busy += o.busy;
+            all.failed += o.failed;
+            all.latencies.extend(o.latencies);
+        }
+        all.wall = started.elapsed();
+        all
+    }
     fn rps(&self) -> f64 {
         self.ok as f64 / self.wall.as_secs_f64()
     }
@@ -319,16 +332,7 @@ async fn load(url: &str, bodies: Arc<Bodies>, concurrency: usize, total: usize) 
             })
         })
         .collect();
-    let mut all = Outcome::default();
-    for w in workers {
-        let o = w.await.unwrap();
-        all.ok += o.ok;
-        all.busy += o.busy;
-        all.failed += o.failed;
-        all.latencies.extend(o.latencies);
-    }
-    all.wall = started.elapsed();
-    all
+    Outcome::gather(workers, started).await
 }
 
 fn row(name: &str, c: usize, o: &Outcome) -> String {

@@ -1,12 +1,7 @@
 //! The `edgehide` binary, run as a user would.
 
-use std::process::Command;
-
-fn edgehide() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_edgehide"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
-    c
-}
+mod common;
+use common::*;
 
 fn write_png(path: &std::path::Path, w: u32, h: u32) {
     let img = image::RgbImage::from_fn(w, h, |x, y| {

@@ -3,12 +3,11 @@
 //! The demo also prints what the server rebuilt beside the label-only
 //! baseline.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn root() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).to_path_buf()
-}
+mod common;
+use common::root;
 
 /// Headless Chromium with the flags that keep it off the network, on
 /// `page`, with `extra` arguments.

@@ -4,7 +4,7 @@
 //! REST for the same encryptions, and bad messages get clear status codes
 //! under the same limits as REST.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,22 +13,10 @@ use edgehide::{BackendChoice, Encryptor, Error, Preprocessor, PublicPool};
 use edgehide_lab::dataset::{self, Split};
 use edgehide_oip::DataType;
 use edgehide_oip::grpc::{self, proto};
-use edgehide_server::{Model, ServerConfig};
+use edgehide_server::ServerConfig;
 
-const NAME: &str = "fashion-mnist-k4";
-
-fn model_path() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("models/fashion-mnist-k4.onnx")
-}
-
-fn model() -> Model {
-    Model::load(
-        edgehide_lab::paths::load_runtime().unwrap(),
-        &model_path(),
-        None,
-    )
-    .unwrap()
-}
+mod common;
+use common::*;
 
 /// edgehide's server with REST and gRPC, stopped when dropped.
 struct Running {

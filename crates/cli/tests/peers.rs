@@ -16,22 +16,10 @@ use edgehide::client::{AsyncClient, ClientConfig, Encoding, Protocol, SpecSource
 use edgehide::{BackendChoice, Encryption, Encryptor, ModelSpec, Preprocessor, PublicPool};
 use edgehide_lab::dataset::{self, Split};
 
-const NAME: &str = "fashion-mnist-k4";
+mod common;
+use common::*;
+
 const FRAMES: usize = 200;
-
-fn root() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).to_path_buf()
-}
-
-fn model_path() -> PathBuf {
-    root().join("models/fashion-mnist-k4.onnx")
-}
-
-fn edgehide() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_edgehide"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
-    c
-}
 
 /// A server process, killed with its children when dropped.
 struct Peer {
@@ -48,14 +36,6 @@ impl Drop for Peer {
         unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// Starts `cmd` in a process group of its own, with `HOME` in a fresh

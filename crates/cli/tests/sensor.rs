@@ -5,44 +5,14 @@
 //! every frame. Also the framebuffer output and a clean stop on SIGTERM.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use edgehide_lab::dataset::{self, Split};
 
-const NAME: &str = "fashion-mnist-k4";
-
-fn root() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).to_path_buf()
-}
-
-fn model_path() -> PathBuf {
-    root().join("models/fashion-mnist-k4.onnx")
-}
-
-fn edgehide() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_edgehide"));
-    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
-    c
-}
-
-/// A child process killed when dropped.
-struct Reaped(Child);
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod common;
+use common::*;
 
 /// `edgehide serve` on `port`, once it answers.
 fn serve(port: u16) -> Reaped {

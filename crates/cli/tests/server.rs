@@ -3,7 +3,7 @@
 //! bound, graceful shutdown of the `edgehide serve` binary, the Rust client,
 //! and the Python `tritonclient[http]` a user of the protocol would pick.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,22 +11,10 @@ use edgehide::client::{AsyncClient, ClientConfig};
 use edgehide::{BackendChoice, Encryptor, Error, ModelSpec, Preprocessor, PublicPool};
 use edgehide_lab::dataset::{self, Split};
 use edgehide_oip::{self as oip, DataType, Payload};
-use edgehide_server::{Model, ServerConfig};
+use edgehide_server::ServerConfig;
 
-const NAME: &str = "fashion-mnist-k4";
-
-fn model_path() -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("models/fashion-mnist-k4.onnx")
-}
-
-fn model() -> Model {
-    Model::load(
-        edgehide_lab::paths::load_runtime().unwrap(),
-        &model_path(),
-        None,
-    )
-    .unwrap()
-}
+mod common;
+use common::*;
 
 struct Running {
     url: String,
@@ -1063,14 +1051,6 @@ fn heap_mib(pid: u32) -> f64 {
 fn serve_binary_hands_memory_back_after_a_burst() {
     let (child, _out, url) = spawn_serve(&["--max-batch", "512", "--max-frames", "512"]);
     let pid = child.id();
-    // Killed if the test fails, so no server outlives it.
-    struct Reaped(std::process::Child);
-    impl Drop for Reaped {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let mut child = Reaped(child);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let request = |n: usize| {

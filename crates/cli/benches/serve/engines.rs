@@ -78,16 +78,7 @@ async fn load_grpc(
             })
         })
         .collect();
-    let mut all = Outcome::default();
-    for w in workers {
-        let o = w.await.unwrap();
-        all.ok += o.ok;
-        all.busy += o.busy;
-        all.failed += o.failed;
-        all.latencies.extend(o.latencies);
-    }
-    all.wall = started.elapsed();
-    all
+    Outcome::gather(workers, started).await
 }
 
 /// MLServer 1.7.1 serving the folder `edgehide export --mlserver` writes

@@ -1,0 +1,51 @@
+//! What the `edgehide` binary's integration tests share: the bundled
+//! model, the binary itself, ports and child processes.
+#![allow(dead_code)] // each test file uses its own share
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+pub const NAME: &str = "fashion-mnist-k4";
+
+/// The repository root (this crate is `crates/cli`).
+pub fn root() -> PathBuf {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).to_path_buf()
+}
+
+pub fn model_path() -> PathBuf {
+    root().join("models/fashion-mnist-k4.onnx")
+}
+
+pub fn model() -> edgehide_server::Model {
+    edgehide_server::Model::load(
+        edgehide_lab::paths::load_runtime().unwrap(),
+        &model_path(),
+        None,
+    )
+    .unwrap()
+}
+
+/// The `edgehide` binary, as a user runs it.
+pub fn edgehide() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_edgehide"));
+    c.env("XDG_RUNTIME_DIR", std::env::temp_dir());
+    c
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when dropped, so none outlives a failed test.
+pub struct Reaped(pub Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
