@@ -59,6 +59,29 @@ pub struct Args {
     timeout_s: f64,
 }
 
+/// Scenes numbered in the order first seen, for the log. The scene's hash
+/// is a 16x16 one-bit thumbnail of the private frame, so it never leaves
+/// the loop.
+#[derive(Default)]
+struct SceneNumbers {
+    seen: std::collections::HashMap<edgehide::scene::Hash, usize>,
+    next: usize,
+}
+
+impl SceneNumbers {
+    fn number(&mut self, scene: edgehide::scene::Hash) -> usize {
+        // Bounded: past 4096 scenes old ones get new numbers if seen again.
+        if self.seen.len() >= 4096 {
+            self.seen.clear();
+        }
+        let next = &mut self.next;
+        *self.seen.entry(scene).or_insert_with(|| {
+            *next += 1;
+            *next
+        })
+    }
+}
+
 fn link_name(link: &Link) -> String {
     format!("{:?}", link.state()).to_lowercase()
 }
@@ -93,6 +116,7 @@ pub fn run(args: Args) -> Result<()> {
     let period = Duration::from_secs_f64(1.0 / args.fps);
     let started = Instant::now();
     let mut last_answer: Option<(String, f32)> = None;
+    let mut scenes = SceneNumbers::default();
     for (n, path) in paths.iter().enumerate() {
         if stop.load(Ordering::Relaxed) {
             println!("stopped");
@@ -125,8 +149,7 @@ pub fn run(args: Args) -> Result<()> {
                 match client.classify_video_frame_shown(&mut session, &frame) {
                     Ok(shown) => {
                         link.succeeded();
-                        let h = shown.scene.0;
-                        let id = format!("{:016x}{:016x}{:016x}{:016x}", h[0], h[1], h[2], h[3]);
+                        let id = scenes.number(shown.scene).to_string();
                         sent = shown.sent;
                         let (action, answer) = match shown.answer {
                             FrameAnswer::Fresh(a) => {
