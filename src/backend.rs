@@ -50,3 +50,15 @@ impl std::fmt::Display for Backend {
         }
     }
 }
+
+/// Without the `gpu` feature: the CPU, an error for `Gpu`, and for `Auto`
+/// the reason it fell back.
+#[cfg(not(feature = "gpu"))]
+pub(crate) fn cpu_only(choice: BackendChoice) -> Result<Option<String>> {
+    const NO_GPU_FEATURE: &str = "this build has no GPU support (the `gpu` feature is off)";
+    match choice {
+        BackendChoice::Cpu => Ok(None),
+        BackendChoice::Gpu => Err(Error::NoGpu(NO_GPU_FEATURE.into())),
+        BackendChoice::Auto => Ok(Some(NO_GPU_FEATURE.to_string())),
+    }
+}

@@ -57,6 +57,17 @@ pub enum Error {
     #[error("key does not belong to this encryptor: {0}")]
     KeyMismatch(&'static str),
 
+    /// A DisguisedNets key file is malformed (length, magic, version,
+    /// block or frame size).
+    #[error("invalid disguise key: {0}")]
+    InvalidKey(String),
+
+    /// An operation of one scheme was asked of an encryptor of another (a
+    /// one-time key for a DisguisedNets model, or a DisguisedNets model
+    /// opened without its deployment key).
+    #[error("wrong scheme: {0}")]
+    SchemeMismatch(String),
+
     /// The operating system's random source failed.
     #[error("operating system randomness unavailable: {0}")]
     Entropy(String),

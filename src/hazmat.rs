@@ -57,7 +57,7 @@ pub trait KeyHazmat: Sized {
 impl KeyHazmat for OneTimeKey {
     fn insecure_from_seed(seed: [u8; 32], encryptor: &Encryptor) -> Result<OneTimeKey> {
         encryptor
-            .instahide()
+            .instahide()?
             .key_from(&mut ChaCha20Rng::from_seed(seed))
     }
     fn insecure_view(&self) -> KeyView {
@@ -108,17 +108,35 @@ pub trait EncryptorHazmat: Sized {
     /// Caps the frames per GPU submission (the storage-binding limit caps it
     /// anyway), so tests can exercise chunking with small batches.
     fn with_max_gpu_chunk(self, frames: usize) -> Self;
-    /// The corpus as the kernels read it.
-    fn prepared_pool(&self) -> &PreparedPool;
-    /// The normalisation applied to public images.
-    fn pool_affine(&self) -> &Affine;
+    /// The corpus as the kernels read it (InstaHide only).
+    fn prepared_pool(&self) -> Result<&PreparedPool>;
+    /// The normalisation applied to public images (InstaHide only).
+    fn pool_affine(&self) -> Result<&Affine>;
+    /// DisguisedNets: the spec-like reference with its noise drawn from a
+    /// ChaCha20 stream seeded with `noise_seed` (known-answer vectors).
+    fn disguise_reference(&self, x: &PlainTensor, noise_seed: [u8; 32]) -> Result<Encryption>;
+    /// DisguisedNets: the CPU fast path whatever the backend, noise as in
+    /// [`EncryptorHazmat::disguise_reference`].
+    fn disguise_cpu(&self, x: &PlainTensor, noise_seed: [u8; 32]) -> Result<Encryption>;
+    /// DisguisedNets: the selected backend, noise as in
+    /// [`EncryptorHazmat::disguise_reference`].
+    fn disguise_seeded(&self, xs: &[PlainTensor], noise_seed: [u8; 32]) -> Result<Vec<f32>>;
 }
 
 impl Encryptor {
+    fn disguised(&self) -> Result<&crate::scheme::disguisednets::DisguisedNets> {
+        self.disguisednets().ok_or_else(|| {
+            crate::Error::SchemeMismatch(format!(
+                "model {} does not use DisguisedNets",
+                self.spec().name()
+            ))
+        })
+    }
+
     fn cpu_with(&self, x: &PlainTensor, key: OneTimeKey, kernel: Kernel) -> Result<Encryption> {
         self.check(x, &key)?;
         let mut out = self
-            .instahide()
+            .instahide()?
             .cpu_each(&[x.data()], std::slice::from_ref(&key), kernel);
         Ok(self.wrap(out.remove(0)))
     }
@@ -127,7 +145,7 @@ impl Encryptor {
 impl EncryptorHazmat for Encryptor {
     fn encrypt_reference(&self, x: &PlainTensor, key: OneTimeKey) -> Result<Encryption> {
         self.check(x, &key)?;
-        Ok(self.wrap(self.instahide().reference(x.data(), &key)))
+        Ok(self.wrap(self.instahide()?.reference(x.data(), &key)))
     }
     fn encrypt_cpu(&self, x: &PlainTensor, key: OneTimeKey) -> Result<Encryption> {
         self.cpu_with(x, key, Kernel::Auto)
@@ -135,7 +153,7 @@ impl EncryptorHazmat for Encryptor {
     fn encrypt_cpu_into(&self, x: &PlainTensor, key: OneTimeKey, out: &mut [f32]) -> Result<()> {
         self.check(x, &key)?;
         check_out(out, x.data().len())?;
-        self.instahide()
+        self.instahide()?
             .cpu_into(&[x.data()], std::slice::from_ref(&key), out, Kernel::Auto);
         Ok(())
     }
@@ -143,16 +161,44 @@ impl EncryptorHazmat for Encryptor {
         self.cpu_with(x, key, Kernel::Portable)
     }
     fn prepare_key_portable(&self, key: OneTimeKey) -> Result<PreparedKey> {
-        self.instahide().prepare(key, Kernel::Portable)
+        self.instahide()?.prepare(key, Kernel::Portable)
     }
     fn with_max_gpu_chunk(mut self, frames: usize) -> Encryptor {
-        self.instahide_mut().set_max_gpu_chunk(frames);
+        self.set_max_gpu_chunk(frames);
         self
     }
-    fn prepared_pool(&self) -> &PreparedPool {
-        &self.instahide().bound().pool
+    fn prepared_pool(&self) -> Result<&PreparedPool> {
+        Ok(&self.instahide()?.bound().pool)
     }
-    fn pool_affine(&self) -> &Affine {
-        &self.instahide().bound().affine
+    fn pool_affine(&self) -> Result<&Affine> {
+        Ok(&self.instahide()?.bound().affine)
+    }
+    fn disguise_reference(&self, x: &PlainTensor, noise_seed: [u8; 32]) -> Result<Encryption> {
+        self.check_frame(x)?;
+        let dn = self.disguised()?;
+        Ok(self.wrap(dn.reference(x.data(), &mut ChaCha20Rng::from_seed(noise_seed))))
+    }
+    fn disguise_cpu(&self, x: &PlainTensor, noise_seed: [u8; 32]) -> Result<Encryption> {
+        self.check_frame(x)?;
+        let mut out = vec![0f32; x.data().len()];
+        self.disguised()?.encrypt_into(
+            &[x.data()],
+            &mut out,
+            &mut ChaCha20Rng::from_seed(noise_seed),
+            true,
+        )?;
+        Ok(self.wrap(out))
+    }
+    fn disguise_seeded(&self, xs: &[PlainTensor], noise_seed: [u8; 32]) -> Result<Vec<f32>> {
+        xs.iter().try_for_each(|x| self.check_frame(x))?;
+        let frames: Vec<&[f32]> = xs.iter().map(PlainTensor::data).collect();
+        let mut out = vec![0f32; xs.len() * self.spec().geometry().len()];
+        self.disguised()?.encrypt_into(
+            &frames,
+            &mut out,
+            &mut ChaCha20Rng::from_seed(noise_seed),
+            false,
+        )?;
+        Ok(out)
     }
 }

@@ -45,6 +45,8 @@ pub mod display;
 mod encrypt;
 mod error;
 mod frame;
+#[cfg(feature = "gpu")]
+mod gpu;
 #[cfg(feature = "hazmat")]
 pub mod hazmat;
 mod imageio;
@@ -65,6 +67,8 @@ pub use frame::{
 };
 pub use params::{MAX_K, Params, ParamsBuilder};
 pub use pool::{PoolImage, PublicPool};
+pub use scheme::disguisednets::key::DisguiseKey;
+pub use scheme::disguisednets::params::DisguiseParams;
 pub use scheme::instahide::PreparedKey;
 pub use scheme::instahide::key::OneTimeKey;
 pub use scores::softmax;
@@ -73,6 +77,10 @@ pub use spec::{Geometry, MAX_MODEL_SIDE, ModelSpec, Scheme};
 /// The WGSL source of the InstaHide mix shader.
 #[cfg(feature = "gpu")]
 pub const MIX_SHADER: &str = scheme::instahide::gpu::MIX_SHADER;
+
+/// The WGSL source of the DisguisedNets block shader.
+#[cfg(feature = "gpu")]
+pub const DISGUISE_SHADER: &str = scheme::disguisednets::gpu::DISGUISE_SHADER;
 
 /// Whether this build carries the `hazmat` feature (deterministic keys and
 /// other test-only access). False in every product build.

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::color::ColorMatrix;
 use crate::error::{Error, Result};
 use crate::params::Params;
+use crate::scheme::disguisednets::params::DisguiseParams;
 
 /// An encryption scheme, as a sidecar, an [`crate::Encryption`] and a
 /// server's model metadata name it.
@@ -19,6 +20,11 @@ pub enum Scheme {
     #[default]
     #[serde(rename = "instahide")]
     InstaHide,
+    /// DisguisedNets (Sharma and Chen): secret orthogonal matrices per block
+    /// position and a secret permutation of the blocks, one key per
+    /// deployment, optional noise.
+    #[serde(rename = "disguisednets")]
+    DisguisedNets,
 }
 
 impl Scheme {
@@ -31,6 +37,7 @@ impl Scheme {
     pub const fn name(self) -> &'static str {
         match self {
             Scheme::InstaHide => "instahide",
+            Scheme::DisguisedNets => "disguisednets",
         }
     }
 }
@@ -46,6 +53,7 @@ impl std::str::FromStr for Scheme {
     fn from_str(s: &str) -> crate::Result<Scheme> {
         match s {
             "instahide" => Ok(Scheme::InstaHide),
+            "disguisednets" => Ok(Scheme::DisguisedNets),
             other => Err(crate::Error::UnknownScheme(
                 other.chars().take(64).collect(),
             )),
@@ -155,7 +163,12 @@ struct RawSpec {
     /// Class names by index; absent for a spec without a model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     labels: Option<Vec<String>>,
-    encryption: Params,
+    /// InstaHide's parameters (InstaHide sidecars only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    encryption: Option<Params>,
+    /// DisguisedNets' parameters (DisguisedNets sidecars only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    disguise: Option<DisguiseParams>,
     /// The matrix of YUV frames that do not name theirs; BT.601 when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     yuv_matrix: Option<ColorMatrix>,
@@ -197,12 +210,27 @@ impl TryFrom<RawSpec> for ModelSpec {
                 ));
             }
         }
-        let max_shift = raw.encryption.max_shift() as usize;
-        if 2 * max_shift >= raw.input.height.min(raw.input.width) {
-            return Err(Error::InvalidSpec(format!(
-                "max_shift {max_shift} is too large for a {}x{} model",
-                raw.input.height, raw.input.width
-            )));
+        match (raw.scheme, &raw.encryption, &raw.disguise) {
+            (Scheme::InstaHide, Some(params), None) => {
+                let max_shift = params.max_shift() as usize;
+                if 2 * max_shift >= raw.input.height.min(raw.input.width) {
+                    return Err(Error::InvalidSpec(format!(
+                        "max_shift {max_shift} is too large for a {}x{} model",
+                        raw.input.height, raw.input.width
+                    )));
+                }
+            }
+            (Scheme::DisguisedNets, None, Some(d)) => d.validate(&raw.input)?,
+            (Scheme::InstaHide, _, _) => {
+                return Err(Error::InvalidSpec(
+                    "an InstaHide sidecar needs `encryption` and no `disguise`".into(),
+                ));
+            }
+            (Scheme::DisguisedNets, _, _) => {
+                return Err(Error::InvalidSpec(
+                    "a DisguisedNets sidecar needs `disguise` and no `encryption`".into(),
+                ));
+            }
         }
         if let Some(labels) = &raw.labels {
             // An empty list is a mistake, not a model with no classes: a
@@ -264,7 +292,8 @@ impl ModelSpec {
             pool_mean: None,
             pool_std: None,
             labels: None,
-            encryption,
+            encryption: Some(encryption),
+            disguise: None,
             yuv_matrix: None,
             pool_fingerprint: None,
         })
@@ -357,9 +386,28 @@ impl ModelSpec {
     pub fn geometry(&self) -> Geometry {
         self.raw.input
     }
-    /// The encryption parameters the model was trained with.
+    /// The InstaHide parameters the model was trained with (the defaults,
+    /// unused, for a model of another scheme: see [`ModelSpec::disguise`]).
     pub fn params(&self) -> &Params {
-        &self.raw.encryption
+        static UNUSED: std::sync::LazyLock<Params> = std::sync::LazyLock::new(Params::default);
+        self.raw.encryption.as_ref().unwrap_or(&UNUSED)
+    }
+    /// The DisguisedNets parameters, for a DisguisedNets model.
+    pub fn disguise(&self) -> Option<&DisguiseParams> {
+        self.raw.disguise.as_ref()
+    }
+    /// The same spec disguised with DisguisedNets instead (the InstaHide
+    /// parameters and corpus binding dropped), validated again.
+    pub fn with_disguise(&self, disguise: DisguiseParams) -> Result<ModelSpec> {
+        ModelSpec::try_from(RawSpec {
+            scheme: Scheme::DisguisedNets,
+            encryption: None,
+            disguise: Some(disguise),
+            pool_fingerprint: None,
+            pool_mean: None,
+            pool_std: None,
+            ..self.raw.clone()
+        })
     }
     /// Class labels, by class index.
     pub fn labels(&self) -> &[String] {
@@ -393,7 +441,7 @@ impl ModelSpec {
     /// The same spec with other encryption parameters (validated again).
     pub fn with_params(&self, params: Params) -> Result<ModelSpec> {
         ModelSpec::try_from(RawSpec {
-            encryption: params,
+            encryption: Some(params),
             ..self.raw.clone()
         })
     }

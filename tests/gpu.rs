@@ -36,12 +36,48 @@ fn shaders_validate() {
         );
         n += 1;
     }
-    assert!(n >= 1);
-    // The shader the library embeds is the one on disk.
+    assert!(n >= 2);
+    // The shaders the library embeds are the ones on disk.
     assert_eq!(
         edgehide::MIX_SHADER,
         std::fs::read_to_string(dir.join("instahide_mix.wgsl")).unwrap()
     );
+    assert_eq!(
+        edgehide::DISGUISE_SHADER,
+        std::fs::read_to_string(dir.join("disguise_blocks.wgsl")).unwrap()
+    );
+}
+
+/// DisguisedNets: the shader against its CPU twin on every known-answer
+/// case (noise included, drawn from the same seed), and a batch split into
+/// several submissions.
+#[test]
+fn disguise_gpu_matches_cpu() {
+    for case in common::disguise_cases() {
+        let Some(gpu) = common::gpu_or_skip(case.encryptor(BackendChoice::Gpu)) else {
+            return;
+        };
+        assert!(matches!(gpu.backend(), Backend::Gpu(_)));
+        let cpu = case.encryptor(BackendChoice::Cpu).unwrap();
+        let want = cpu
+            .disguise_reference(&case.input, case.noise_seed)
+            .unwrap();
+        let got = gpu
+            .disguise_seeded(std::slice::from_ref(&case.input), case.noise_seed)
+            .unwrap();
+        let err = common::rel_err(&got, want.data());
+        eprintln!("{}: GPU vs CPU relative error {err:e}", case.name);
+        assert!(err <= TOL, "{}: relative error {err:e}", case.name);
+
+        let gpu = gpu.with_max_gpu_chunk(2);
+        let xs: Vec<_> = (0..5)
+            .map(|i| common::synthetic_input(&case.spec, 40 + 3 * i, 37))
+            .collect();
+        let got = gpu.disguise_seeded(&xs, case.noise_seed).unwrap();
+        let want = cpu.disguise_seeded(&xs, case.noise_seed).unwrap();
+        let err = common::rel_err(&got, &want);
+        assert!(err <= TOL, "{}: batched, relative error {err:e}", case.name);
+    }
 }
 
 #[test]

@@ -256,6 +256,13 @@ fn check_compatible(
             format!("{:?}", local.params()),
         );
     }
+    if remote.disguise() != local.disguise() {
+        return mismatch(
+            "disguise parameters",
+            format!("{:?}", remote.disguise()),
+            format!("{:?}", local.disguise()),
+        );
+    }
     if let (Some(r), Some(l)) = (remote.pool_fingerprint(), local.pool_fingerprint())
         && r != l
     {

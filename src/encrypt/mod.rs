@@ -15,6 +15,8 @@ use crate::backend::{Backend, BackendChoice};
 use crate::error::{Error, Result};
 use crate::frame::PlainTensor;
 use crate::pool::PublicPool;
+use crate::scheme::disguisednets::DisguisedNets;
+use crate::scheme::disguisednets::key::DisguiseKey;
 use crate::scheme::instahide::key::OneTimeKey;
 use crate::scheme::instahide::{InstaHide, PreparedKey, cpu};
 use crate::spec::{ModelSpec, Scheme};
@@ -22,6 +24,7 @@ use crate::spec::{ModelSpec, Scheme};
 /// A scheme bound to one model and corpus.
 enum BoundScheme {
     InstaHide(InstaHide),
+    DisguisedNets(DisguisedNets),
 }
 
 /// Encrypts frames for one model with one public corpus.
@@ -42,15 +45,36 @@ impl std::fmt::Debug for Encryptor {
 }
 
 impl Encryptor {
-    /// Binds the model's scheme to `pool` and opens the backend. Fails if the
-    /// pool does not fit the model or is not the corpus the model names.
+    /// Binds an InstaHide model to `pool` and opens the backend. Fails if
+    /// the pool does not fit the model or is not the corpus the model names,
+    /// and for a DisguisedNets model (open it with [`Encryptor::with_key`]).
     pub fn new(spec: ModelSpec, pool: &PublicPool, choice: BackendChoice) -> Result<Encryptor> {
         let (scheme, fallback) = match spec.scheme() {
             Scheme::InstaHide => {
                 let (ih, fallback) = InstaHide::new(&spec, pool, choice)?;
                 (BoundScheme::InstaHide(ih), fallback)
             }
+            Scheme::DisguisedNets => {
+                return Err(Error::SchemeMismatch(format!(
+                    "model {} uses DisguisedNets: open it with its deployment key",
+                    spec.name()
+                )));
+            }
         };
+        Ok(Encryptor {
+            spec,
+            scheme,
+            fallback,
+        })
+    }
+
+    /// Binds a DisguisedNets model to its deployment key (consumed: only its
+    /// expansion is kept, and wiped on drop) and opens the backend. Fails if
+    /// the key was made for another block or frame size, or is not the key
+    /// the sidecar names.
+    pub fn with_key(spec: ModelSpec, key: DisguiseKey, choice: BackendChoice) -> Result<Encryptor> {
+        let (dn, fallback) = DisguisedNets::new(&spec, key, choice)?;
+        let scheme = BoundScheme::DisguisedNets(dn);
         Ok(Encryptor {
             spec,
             scheme,
@@ -64,7 +88,10 @@ impl Encryptor {
     }
     /// The backend in use.
     pub fn backend(&self) -> Backend {
-        self.instahide().backend()
+        match &self.scheme {
+            BoundScheme::InstaHide(ih) => ih.backend(),
+            BoundScheme::DisguisedNets(dn) => dn.backend(),
+        }
     }
     /// Why `Auto` fell back to the CPU, if it did.
     pub fn fallback_reason(&self) -> Option<&str> {
@@ -72,32 +99,49 @@ impl Encryptor {
     }
     /// log2 of the distinguishable public images one key's slot can take
     /// from the corpus (over every source image, crop size, position and
-    /// flip the key may draw).
+    /// flip the key may draw); 0 for a scheme without a corpus.
     pub fn effective_pool_log2(&self) -> f64 {
-        self.instahide().pool_log2()
+        self.instahide().map_or(0.0, InstaHide::pool_log2)
     }
 
-    /// The InstaHide binding (the only scheme so far).
-    pub(crate) fn instahide(&self) -> &InstaHide {
+    /// The InstaHide binding; an error for another scheme (one-time keys
+    /// and prepared keys are InstaHide's).
+    pub(crate) fn instahide(&self) -> Result<&InstaHide> {
         match &self.scheme {
-            BoundScheme::InstaHide(ih) => ih,
+            BoundScheme::InstaHide(ih) => Ok(ih),
+            BoundScheme::DisguisedNets(_) => Err(self.not_instahide()),
         }
     }
     #[cfg_attr(not(feature = "hazmat"), allow(dead_code))]
-    pub(crate) fn instahide_mut(&mut self) -> &mut InstaHide {
-        match &mut self.scheme {
-            BoundScheme::InstaHide(ih) => ih,
+    pub(crate) fn disguisednets(&self) -> Option<&DisguisedNets> {
+        match &self.scheme {
+            BoundScheme::DisguisedNets(dn) => Some(dn),
+            BoundScheme::InstaHide(_) => None,
         }
+    }
+    #[cfg_attr(not(feature = "hazmat"), allow(dead_code))]
+    pub(crate) fn set_max_gpu_chunk(&mut self, frames: usize) {
+        match &mut self.scheme {
+            BoundScheme::InstaHide(ih) => ih.set_max_gpu_chunk(frames),
+            BoundScheme::DisguisedNets(dn) => dn.set_max_gpu_chunk(frames),
+        }
+    }
+    fn not_instahide(&self) -> Error {
+        Error::SchemeMismatch(format!(
+            "model {} uses {}, which has no one-time keys",
+            self.spec.name(),
+            self.spec.scheme()
+        ))
     }
 
     /// A fresh key from the OS-seeded CSPRNG.
     pub fn new_key(&self) -> Result<OneTimeKey> {
-        self.instahide().new_key()
+        self.instahide()?.new_key()
     }
 
     pub(crate) fn check(&self, x: &PlainTensor, key: &OneTimeKey) -> Result<()> {
         self.check_frame(x)?;
-        self.instahide().check_key(key)
+        self.instahide()?.check_key(key)
     }
 
     pub(crate) fn check_frame(&self, x: &PlainTensor) -> Result<()> {
@@ -117,15 +161,15 @@ impl Encryptor {
             data,
             EncryptionMeta {
                 scheme: self.spec.scheme(),
-                k: self.instahide().k(),
+                k: self.instahide().map_or(1, InstaHide::k),
             },
         )
     }
 
     /// Encrypts one frame with a fresh key on the selected backend.
     pub fn encrypt_fresh(&self, x: &PlainTensor) -> Result<Encryption> {
-        let key = self.new_key()?;
-        self.encrypt(x, key)
+        let mut v = self.encrypt_batch_fresh(std::slice::from_ref(x))?;
+        Ok(v.remove(0))
     }
 
     /// Encrypts one frame with `key` (consumed) on the selected backend.
@@ -136,6 +180,15 @@ impl Encryptor {
 
     /// Encrypts frames with fresh keys on the selected backend.
     pub fn encrypt_batch_fresh(&self, xs: &[PlainTensor]) -> Result<Vec<Encryption>> {
+        if let BoundScheme::DisguisedNets(_) = &self.scheme {
+            let len = self.spec.geometry().len();
+            let mut flat = vec![0f32; xs.len() * len];
+            self.encrypt_fresh_into(xs, &mut flat)?;
+            return Ok(flat
+                .chunks_exact(len)
+                .map(|o| self.wrap(o.to_vec()))
+                .collect());
+        }
         self.encrypt_batch(xs, self.fresh_keys(xs.len())?)
     }
 
@@ -164,7 +217,7 @@ impl Encryptor {
         self.check_all(xs, &keys)?;
         let frames: Vec<&[f32]> = xs.iter().map(PlainTensor::data).collect();
         let outs = self
-            .instahide()
+            .instahide()?
             .encrypt_each(&frames, &keys, cpu::Kernel::Auto)?;
         Ok(outs.into_iter().map(|o| self.wrap(o)).collect())
     }
@@ -180,9 +233,15 @@ impl Encryptor {
         for x in xs {
             self.check_frame(x)?;
         }
-        let keys = self.fresh_keys(xs.len())?;
         let frames: Vec<&[f32]> = xs.iter().map(PlainTensor::data).collect();
-        self.instahide().encrypt_into(&frames, &keys, out)
+        match &self.scheme {
+            BoundScheme::InstaHide(ih) => {
+                ih.encrypt_into(&frames, &self.fresh_keys(xs.len())?, out)
+            }
+            BoundScheme::DisguisedNets(dn) => {
+                dn.encrypt_into(&frames, out, &mut crate::rng::os_seeded()?, false)
+            }
+        }
     }
 
     /// Draws a fresh key and does its half of the work ahead of the frame
@@ -197,7 +256,7 @@ impl Encryptor {
 
     /// [`Encryptor::prepare`] for a key drawn earlier (consumed).
     pub fn prepare_key(&self, key: OneTimeKey) -> Result<PreparedKey> {
-        self.instahide().prepare(key, cpu::Kernel::Auto)
+        self.instahide()?.prepare(key, cpu::Kernel::Auto)
     }
 
     /// Encrypts `x` with a prepared key (consumed) into `out`: the same
@@ -210,7 +269,7 @@ impl Encryptor {
     ) -> Result<()> {
         self.check_frame(x)?;
         check_out(out, x.data().len())?;
-        self.instahide().apply_prepared(x.data(), key, out)
+        self.instahide()?.apply_prepared(x.data(), key, out)
     }
 }
 

@@ -103,7 +103,12 @@ pub fn cases() -> Vec<Case> {
 /// The GPU encryptor, or `None` (test skipped) when there is no adapter and
 /// `EDGEHIDE_REQUIRE_GPU` is not set; with it set, a missing adapter fails.
 pub fn gpu_encryptor(spec: ModelSpec, pool: &PublicPool) -> Option<Encryptor> {
-    match Encryptor::new(spec, pool, BackendChoice::Gpu) {
+    gpu_or_skip(Encryptor::new(spec, pool, BackendChoice::Gpu))
+}
+
+/// [`gpu_encryptor`] for an encryptor opened some other way.
+pub fn gpu_or_skip(opened: edgehide::Result<Encryptor>) -> Option<Encryptor> {
+    match opened {
         Ok(e) => Some(e),
         Err(e @ edgehide::Error::NoGpu(_)) => {
             if std::env::var_os("EDGEHIDE_REQUIRE_GPU").is_some_and(|v| v == "1") {
@@ -132,4 +137,80 @@ pub fn rel_err(a: &[f32], b: &[f32]) -> f64 {
 /// frames are not copied by accident).
 pub fn copy(x: &PlainTensor) -> PlainTensor {
     PlainTensor::new(x.geometry(), x.data().to_vec()).unwrap()
+}
+
+/// A DisguisedNets known-answer case: a key file's bytes (the format pinned
+/// here byte by byte), a frame, and the seed of its noise.
+pub struct DisguiseCase {
+    pub name: &'static str,
+    pub spec: ModelSpec,
+    pub key: Vec<u8>,
+    pub input: PlainTensor,
+    pub noise_seed: [u8; 32],
+}
+
+impl DisguiseCase {
+    pub fn key(&self) -> edgehide::DisguiseKey {
+        edgehide::DisguiseKey::from_bytes(&self.key).unwrap()
+    }
+    pub fn encryptor(&self, backend: BackendChoice) -> edgehide::Result<Encryptor> {
+        Encryptor::with_key(self.spec.clone(), self.key(), backend)
+    }
+}
+
+/// Key file bytes: magic, version 1, block, height, width, seed.
+pub fn disguise_key_bytes(seed: u8, block: u32, height: u32, width: u32) -> Vec<u8> {
+    let mut v = b"EHDNKEY\0".to_vec();
+    for w in [1, block, height, width] {
+        v.extend_from_slice(&w.to_le_bytes());
+    }
+    v.extend_from_slice(&[seed; 32]);
+    v
+}
+
+pub fn disguise_cases() -> Vec<DisguiseCase> {
+    let fm = ModelSpec::fashion_mnist();
+    let rgb32 = ModelSpec::new(
+        "rgb-32",
+        Geometry {
+            channels: 3,
+            height: 32,
+            width: 32,
+        },
+        vec![0.49, 0.48, 0.45],
+        vec![0.25, 0.24, 0.26],
+        edgehide::Params::default(),
+    )
+    .unwrap();
+    let disguised = |spec: &ModelSpec, block, noise| {
+        spec.with_disguise(edgehide::DisguiseParams {
+            block,
+            noise,
+            key_id: None,
+        })
+        .unwrap()
+    };
+    vec![
+        DisguiseCase {
+            name: "fm28-dn-b4",
+            spec: disguised(&fm, 4, 0.0),
+            key: disguise_key_bytes(11, 4, 28, 28),
+            input: synthetic_input(&fm, 100, 80),
+            noise_seed: [12; 32],
+        },
+        DisguiseCase {
+            name: "fm28-dn-b7-noise",
+            spec: disguised(&fm, 7, 0.25),
+            key: disguise_key_bytes(13, 7, 28, 28),
+            input: synthetic_input(&fm, 28, 28),
+            noise_seed: [14; 32],
+        },
+        DisguiseCase {
+            name: "rgb32-dn-b8",
+            spec: disguised(&rgb32, 8, 0.0),
+            key: disguise_key_bytes(15, 8, 32, 32),
+            input: synthetic_input(&rgb32, 64, 48),
+            noise_seed: [16; 32],
+        },
+    ]
 }

@@ -59,9 +59,10 @@ impl Status {
         use edgehide::Error as E;
         match e {
             E::InvalidParams { .. } => Status::InvalidArgument,
-            E::InvalidSpec(_) | E::UnknownScheme(_) | E::CoefficientsUnsatisfiable(_) => {
-                Status::InvalidSpec
-            }
+            E::InvalidSpec(_)
+            | E::UnknownScheme(_)
+            | E::SchemeMismatch(_)
+            | E::CoefficientsUnsatisfiable(_) => Status::InvalidSpec,
             E::InvalidFrame(_) | E::ShapeMismatch { .. } | E::NonFinite(_) => Status::InvalidFrame,
             E::InvalidPool(_) | E::InvalidIdx(_) => Status::InvalidPool,
             E::Io { .. } | E::ImageDecode { .. } => Status::Io,

@@ -4,23 +4,35 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use edgehide::{BackendChoice, Encryptor, ModelSpec, PublicPool};
+use edgehide::{BackendChoice, DisguiseKey, Encryptor, ModelSpec, PublicPool, Scheme};
 use edgehide_lab::dataset::Split;
 pub use edgehide_lab::progress::bar as progress_bar;
 use edgehide_server::Model;
 
-/// An encryptor for `spec` with the corpus at `pool` (default: the bundled
-/// one).
+/// An encryptor for `spec`: with the corpus at `pool` (default: the
+/// bundled one) for InstaHide, with the deployment key at `key` for
+/// DisguisedNets.
 pub fn encryptor(
     spec: ModelSpec,
     pool: Option<&Path>,
+    key: Option<&Path>,
     backend: BackendChoice,
 ) -> Result<Encryptor> {
-    Ok(Encryptor::new(
-        spec,
-        &PublicPool::load_or_bundled(pool)?,
-        backend,
-    )?)
+    Ok(match (spec.scheme(), key) {
+        (Scheme::DisguisedNets, Some(key)) => {
+            Encryptor::with_key(spec, DisguiseKey::from_file(key)?, backend)?
+        }
+        (Scheme::DisguisedNets, None) => bail!(
+            "model {} uses DisguisedNets: give its deployment key with --key FILE",
+            spec.name()
+        ),
+        (_, Some(_)) => bail!(
+            "--key is for DisguisedNets models; {} uses {}",
+            spec.name(),
+            spec.scheme()
+        ),
+        _ => Encryptor::new(spec, &PublicPool::load_or_bundled(pool)?, backend)?,
+    })
 }
 
 /// An ONNX model and its sidecar (the same path with `.json`), on the ONNX

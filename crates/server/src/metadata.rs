@@ -34,7 +34,11 @@ fn spec_parameters(spec: &ModelSpec) -> serde_json::Map<String, serde_json::Valu
     use serde_json::{Value, json};
     let mut p = serde_json::Map::new();
     p.insert(SCHEME_PARAMETER.into(), json!(spec.scheme().name()));
-    if let Ok(Value::Object(enc)) = serde_json::to_value(spec.params()) {
+    let params = match spec.disguise() {
+        Some(d) => serde_json::to_value(d),
+        None => serde_json::to_value(spec.params()),
+    };
+    if let Ok(Value::Object(enc)) = params {
         p.extend(enc.into_iter().filter(|(_, v)| !v.is_null()));
     }
     let list = |v: &[f64]| v.iter().map(f64::to_string).collect::<Vec<_>>().join(",");

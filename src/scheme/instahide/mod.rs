@@ -91,11 +91,7 @@ impl InstaHide {
             },
         };
         #[cfg(not(feature = "gpu"))]
-        let fallback = match choice {
-            BackendChoice::Cpu => None,
-            BackendChoice::Gpu => return Err(Error::NoGpu(NO_GPU_FEATURE.into())),
-            BackendChoice::Auto => Some(NO_GPU_FEATURE.to_string()),
-        };
+        let fallback = crate::backend::cpu_only(choice)?;
         let ih = InstaHide {
             bound: Bound {
                 binding: Binding {
@@ -260,6 +256,3 @@ impl InstaHide {
         cpu::encrypt_reference(&self.bound.frame(key), x)
     }
 }
-
-#[cfg(not(feature = "gpu"))]
-const NO_GPU_FEATURE: &str = "this build has no GPU support (the `gpu` feature is off)";

@@ -33,6 +33,9 @@ pub struct Args {
     /// The public corpus (default: the bundled photo corpus).
     #[arg(long)]
     pool: Option<PathBuf>,
+    /// The deployment key of a DisguisedNets model (its key file).
+    #[arg(long)]
+    key: Option<PathBuf>,
     /// How tensors travel: binary where the server takes it (auto), or
     /// always binary, or always JSON.
     #[arg(long, default_value = "auto", value_parser = parse_encoding)]
@@ -66,7 +69,12 @@ fn parse_encoding(s: &str) -> Result<Encoding, String> {
 
 pub fn run(args: Args) -> Result<()> {
     let spec = ModelSpec::from_json_file(&args.spec)?;
-    let enc = encryptor(spec, args.pool.as_deref(), args.backend)?;
+    let enc = encryptor(
+        spec,
+        args.pool.as_deref(),
+        args.key.as_deref(),
+        args.backend,
+    )?;
     let mut pre = Preprocessor::new(enc.spec());
     let geometry = enc.spec().geometry();
     let mut config = ClientConfig::default();

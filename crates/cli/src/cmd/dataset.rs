@@ -33,6 +33,9 @@ pub enum Command {
         /// (an attacker simulating with a corpus of its own).
         #[arg(long, requires = "pool")]
         any_pool: bool,
+        /// The deployment key of a DisguisedNets model (its key file).
+        #[arg(long)]
+        key: Option<PathBuf>,
         #[arg(long)]
         k: Option<usize>,
         /// Keep only the first N images.
@@ -57,6 +60,7 @@ pub fn run(command: Command) -> Result<()> {
         spec,
         pool,
         any_pool,
+        key,
         k,
         limit,
         backend,
@@ -73,7 +77,7 @@ pub fn run(command: Command) -> Result<()> {
         spec = spec.with_pool_fingerprint(None);
     }
     let data = dataset::load(dataset, dir.as_deref(), split)?;
-    let enc = encryptor(spec, pool.as_deref(), backend)?;
+    let enc = encryptor(spec, pool.as_deref(), key.as_deref(), backend)?;
     eprintln!("backend: {}", enc.backend());
     encrypt_dataset(&enc, &data, limit, plain, &out)
 }

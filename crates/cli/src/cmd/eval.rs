@@ -37,6 +37,9 @@ pub struct Args {
     /// Evaluate with a corpus other than the one the model was trained with.
     #[arg(long)]
     any_pool: bool,
+    /// The deployment key of a DisguisedNets model (its key file).
+    #[arg(long)]
+    key: Option<PathBuf>,
     /// Send unencrypted frames (for the plaintext baseline model).
     #[arg(long)]
     plain: bool,
@@ -55,6 +58,7 @@ pub fn run(args: Args) -> Result<()> {
         payload,
         pool,
         any_pool,
+        key,
         plain,
         backend,
     } = args;
@@ -65,7 +69,7 @@ pub fn run(args: Args) -> Result<()> {
         spec = spec.with_pool_fingerprint(None);
     }
     let data = dataset::load(dataset, dir.as_deref(), split)?;
-    let enc = encryptor(spec, pool.as_deref(), backend)?;
+    let enc = encryptor(spec, pool.as_deref(), key.as_deref(), backend)?;
     let n = limit.unwrap_or(usize::MAX).min(data.images.len());
     eprintln!(
         "model: {} | backend: {} | {n} images, t={t}, payload {payload:?}{}",

@@ -52,6 +52,9 @@ pub struct Args {
     /// The public corpus (default: the bundled photo corpus).
     #[arg(long)]
     pool: Option<PathBuf>,
+    /// The deployment key of a DisguisedNets model (its key file).
+    #[arg(long)]
+    key: Option<PathBuf>,
     #[arg(long, default_value = "auto")]
     backend: BackendChoice,
     /// Seconds a request may take.
@@ -92,7 +95,12 @@ pub fn run(args: Args) -> Result<()> {
         signal_hook::flag::register(signal, stop.clone()).context("installing a signal handler")?;
     }
     let spec = ModelSpec::from_json_file(&args.spec)?;
-    let enc = Arc::new(encryptor(spec, args.pool.as_deref(), args.backend)?);
+    let enc = Arc::new(encryptor(
+        spec,
+        args.pool.as_deref(),
+        args.key.as_deref(),
+        args.backend,
+    )?);
     let gpu = matches!(enc.backend(), Backend::Gpu(_));
     if let Some(why) = enc.fallback_reason() {
         eprintln!("encrypting on the CPU: {why}");

@@ -132,8 +132,8 @@ pub fn search_attack(
     let frame = spec.frame_normalisation();
     let b0 = frame.offset[0];
     let white = 255.0 * frame.scale[0] + frame.offset[0];
-    let pool = device.prepared_pool();
-    let affine = *device.pool_affine();
+    let pool = device.prepared_pool()?;
+    let affine = *device.pool_affine()?;
     let mu = {
         let sum: f64 = pool.bytes.iter().map(|&b| b as f64).sum();
         (sum / pool.bytes.len().max(1) as f64) as f32 * affine.scale[0] + affine.offset[0]
