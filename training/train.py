@@ -1,4 +1,5 @@
-"""Trains a classifier on InstaHide encryptions made by the Rust encryptor.
+"""Trains a classifier on encryptions made by the Rust encryptor (InstaHide, or
+DisguisedNets with the deployment key given by --key).
 
 Every epoch gets fresh encryptions from `edgehide dataset encrypt` (the single
 source of truth for the scheme: no Python mirror of it exists), so the model
@@ -48,9 +49,27 @@ class Net(nn.Module):
         return self.head(self.features(torch.abs(e)))
 
 
+class Undisguise(nn.Module):
+    """For DisguisedNets: one learned dense map per channel over the whole
+    frame (the disguise is a fixed orthogonal map of it, which this layer can
+    learn to undo, block moves included), then the same CNN. No `Abs`: a
+    disguise keeps its signs."""
+
+    def __init__(self, channels: int, height: int, width: int, classes: int):
+        super().__init__()
+        self.shape = (channels, height, width)
+        self.unmix = nn.Linear(height * width, height * width)
+        self.cnn = Net(channels, classes)
+
+    def forward(self, e):
+        c, h, w = self.shape
+        x = self.unmix(e.reshape(e.shape[0], c, h * w)).reshape(e.shape[0], c, h, w)
+        return self.cnn.head(self.cnn.features(x))
+
+
 def encrypt_split(args, split, out, limit=None):
     x, y = data.encrypt_split(args.edgehide, args.spec, split, out, dataset=args.dataset, pool=args.pool,
-                              limit=limit, plain=args.plain)
+                              limit=limit, plain=args.plain, key=args.key)
     return torch.from_numpy(x), torch.from_numpy(y)
 
 
@@ -76,6 +95,7 @@ def main():
     ap.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "mnist"])
     ap.add_argument("--pool", type=pathlib.Path, default=None, help="public corpus (default: the bundled photos)")
     ap.add_argument("--plain", action="store_true", help="plaintext baseline: the same network on unencrypted frames")
+    ap.add_argument("--key", type=pathlib.Path, default=None, help="a DisguisedNets model's deployment key file")
     args = ap.parse_args()
 
     torch.manual_seed(args.seed)
@@ -84,7 +104,8 @@ def main():
     c, h, w = (spec["input"][k] for k in ("channels", "height", "width"))
     classes = len(spec["labels"])
     out = args.out or args.spec.with_suffix(".onnx")
-    model = Net(c, classes)
+    disguised = spec.get("scheme") == "disguisednets"
+    model = Undisguise(c, h, w, classes) if disguised else Net(c, classes)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=5e-4)
     steps = data.total_steps(args.epochs, args.limit or 60000, args.batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=steps)

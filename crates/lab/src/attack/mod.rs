@@ -3,6 +3,7 @@
 //! since the server learns the class anyway.
 
 pub mod decoder;
+pub mod known_plaintext;
 pub mod search;
 
 pub use crate::score::{baseline, ssim};

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use edgehide::{BackendChoice, Encryptor, ModelSpec, PublicPool};
+use edgehide::{BackendChoice, DisguiseKey, DisguiseParams, Encryptor, ModelSpec, PublicPool};
 use edgehide_lab::dataset::{self, DatasetName, Split};
 
 #[derive(Parser)]
@@ -101,6 +101,26 @@ enum AttackCommand {
         /// Training images the attacker simulates with.
         #[arg(long, default_value_t = 3000)]
         calibration: usize,
+    },
+    /// DisguisedNets: recover the key from known image/disguise pairs
+    /// (least-squares orthogonal fits per block position) and undo the
+    /// disguise of test frames; then the same with the device's key in the
+    /// attacker's hands (every device of a deployment holds it).
+    KnownPlaintext {
+        /// The DisguisedNets sidecar.
+        #[arg(long)]
+        spec: PathBuf,
+        /// The deployment key the device disguises with.
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long, default_value = "fashion-mnist")]
+        dataset: DatasetName,
+        /// Known pairs, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "1,5,10,100")]
+        pairs: Vec<usize>,
+        /// Test frames attacked.
+        #[arg(long, default_value_t = 2000)]
+        limit: usize,
     },
     /// One encryption per test frame; the attacker knows the device's corpus
     /// (worst case) and searches the crop space for the public image, then
@@ -298,6 +318,59 @@ fn run(cli: Cli) -> Result<()> {
                     "| {} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",
                     r.t, c.mean, c.p90, c.max, q.mean, q.p90, q.max, t.mean, t.p90
                 );
+            }
+            print_baseline(&train, &test, limit);
+            Ok(())
+        }
+        Command::Attack {
+            command:
+                AttackCommand::KnownPlaintext {
+                    spec,
+                    key,
+                    dataset,
+                    pairs,
+                    limit,
+                },
+        } => {
+            let spec = ModelSpec::from_json_file(&spec)?;
+            let open = |spec: ModelSpec| -> Result<Encryptor> {
+                Ok(Encryptor::with_key(
+                    spec,
+                    DisguiseKey::from_file(&key)?,
+                    BackendChoice::Cpu,
+                )?)
+            };
+            let device = open(spec.clone())?;
+            let d = spec
+                .disguise()
+                .with_context(|| format!("{} is not a DisguisedNets model", spec.name()))?
+                .clone();
+            // The key's holder makes noise-free pairs of its own.
+            let holder = open(spec.with_disguise(DisguiseParams {
+                noise: 0.0,
+                ..d.clone()
+            })?)?;
+            let train = dataset::load(dataset, None, Split::Train)?;
+            let test = dataset::load(dataset, None, Split::Test)?;
+            use edgehide_lab::attack::known_plaintext::known_plaintext_attack;
+            let known = known_plaintext_attack(&device, &device, &train, &test, &pairs, limit)?;
+            let held = known_plaintext_attack(&holder, &device, &train, &test, &[1000], limit)?;
+            println!(
+                "setting: {} | DisguisedNets block {} noise {} | {} test frames",
+                spec.name(),
+                d.block,
+                d.noise,
+                limit.min(test.images.len())
+            );
+            println!("| attacker | pairs | SSIM mean | p90 | max |");
+            println!("|---|---|---|---|---|");
+            for (who, rows) in [("known plaintext", &known), ("holds the key", &held)] {
+                for r in rows {
+                    println!(
+                        "| {who} | {} | {:.3} | {:.3} | {:.3} |",
+                        r.pairs, r.ssim.mean, r.ssim.p90, r.ssim.max
+                    );
+                }
             }
             print_baseline(&train, &test, limit);
             Ok(())
