@@ -13,6 +13,16 @@ from the Rust encryptor; the decoded test frames are scored by the Rust SSIM
         --epochs 8 --out /tmp/decoded.npy
     target/release/edgehide attack score /tmp/decoded.npy
 
+Training runs until the held-out SSIM (the last 2,000 training images,
+encrypted as the device would, never trained on) has not improved for
+`--patience` epochs, or `--epochs` at most; `--curve PATH` writes the curve
+(epoch, samples seen, seconds, held-out SSIM mean and p90) as JSON.
+
+DisguisedNets: `--key` is the device's deployment key. With
+`--attacker-keys` the attacker trains on disguises made with keys of its own
+(a fresh key per frame: the key is unknown); without it, it trains with the
+device's key (the key is known: every device of a deployment holds it).
+
 With `--onnx PATH` the trained decoder is also exported (inputs
 `encryption` N x 1 x 28 x 28 float32 and `label` N int64, output `frame`
 N x 1 x 28 x 28 in [0, 1]), as `edgehide demo` runs it on the server's side
@@ -31,11 +41,28 @@ from torch import nn
 import edgehide_data as data
 
 
-class Decoder(nn.Module):
-    """|e| plus a class embedding -> frame in [0, 1] (a small U-Net)."""
+def ssim(a, b):
+    """Per-image SSIM as edgehide's Rust scorer computes it (scikit-image's
+    default: 7x7 uniform windows, sample covariance), for the held-out curve."""
+    a, b = a.double().unsqueeze(1), b.double().unsqueeze(1)
+    mean = lambda t: nn.functional.avg_pool2d(t, 7, stride=1)
+    cov = 49 / 48
+    ua, ub = mean(a), mean(b)
+    va, vb, vab = (cov * (mean(a * a) - ua * ua), cov * (mean(b * b) - ub * ub), cov * (mean(a * b) - ua * ub))
+    c1, c2 = 0.01 ** 2, 0.03 ** 2
+    s = ((2 * ua * ub + c1) * (2 * vab + c2)) / ((ua * ua + ub * ub + c1) * (va + vb + c2))
+    return s.mean(dim=(1, 2, 3))
 
-    def __init__(self, classes):
+
+class Decoder(nn.Module):
+    """|e| (InstaHide: the signs are noise) or e with a learned dense
+    unmixing first (DisguisedNets: a fixed orthogonal map keeps the signs),
+    plus a class embedding -> frame in [0, 1] (a small U-Net)."""
+
+    def __init__(self, classes, disguised=False):
         super().__init__()
+        self.disguised = disguised
+        self.unmix = nn.Linear(28 * 28, 28 * 28) if disguised else None
         self.embed = nn.Embedding(classes, 28 * 28)
 
         def conv(cin, cout):
@@ -51,7 +78,8 @@ class Decoder(nn.Module):
         self.out = nn.Conv2d(32, 1, 1)
 
     def forward(self, e, y):
-        h = torch.cat([torch.abs(e), self.embed(y).view(-1, 1, 28, 28)], 1)
+        x = self.unmix(e.reshape(-1, 28 * 28)).view(-1, 1, 28, 28) if self.disguised else torch.abs(e)
+        h = torch.cat([x, self.embed(y).view(-1, 1, 28, 28)], 1)
         d1 = self.down1(h)
         d2 = self.down2(d1)
         m = self.mid(d2)
@@ -66,7 +94,12 @@ def main():
     ap.add_argument("--dataset", default="fashion-mnist")
     ap.add_argument("--pool", type=pathlib.Path, default=None, help="the corpus the attacker simulates with")
     ap.add_argument("--device-pool", type=pathlib.Path, default=None, help="the corpus of the attacked device")
-    ap.add_argument("--epochs", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=8, help="at most this many epochs")
+    ap.add_argument("--patience", type=int, default=2, help="stop after this many epochs without a better held-out SSIM")
+    ap.add_argument("--curve", type=pathlib.Path, default=None, help="write the held-out curve here (JSON)")
+    ap.add_argument("--key", type=pathlib.Path, default=None, help="DisguisedNets: the device's deployment key")
+    ap.add_argument("--attacker-keys", action="store_true",
+                    help="DisguisedNets: train on disguises made with keys of the attacker's own")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--test", type=int, default=2000, help="test frames decoded")
     ap.add_argument("--edgehide", type=pathlib.Path, default=data.ROOT / "target/release/edgehide")
@@ -77,14 +110,31 @@ def main():
     spec = json.loads(args.spec.read_text())
     mean, std = spec["mean"][0], spec["std"][0]
     work = pathlib.Path(tempfile.mkdtemp(prefix="edgehide-attack-"))
+    disguised = spec.get("scheme") == "disguisednets"
     # The attacker's own corpus may differ from the device's (the
-    # secret-corpus threat model).
+    # secret-corpus threat model); a DisguisedNets attacker may hold the key.
     kw = dict(dataset=args.dataset, pool=args.pool, any_pool=True)
-    plain, labels = data.encrypt_split(args.edgehide, args.spec, "train", work / "p", limit=args.limit, plain=True, **kw)
+    if disguised:
+        kw = dict(dataset=args.dataset, attacker_keys=True) if args.attacker_keys else dict(dataset=args.dataset, key=args.key)
+    # A device corpus other than the sidecar's stands for a deployment that
+    # built its own (the secret-corpus threat model).
+    dkw = dict(dataset=args.dataset, pool=args.device_pool or args.pool, any_pool=bool(args.device_pool))
+    if disguised:
+        dkw = dict(dataset=args.dataset, key=args.key)
+    held = 2000
+    if args.limit is None or args.limit > 60000 - held:
+        args.limit = 60000 - held
+    plain, labels = data.encrypt_split(args.edgehide, args.spec, "train", work / "p", plain=True,
+                                       dataset=args.dataset)
     target = torch.from_numpy(np.clip(plain * std + mean, 0, 1))
     labels = torch.from_numpy(labels)
-    model = Decoder(len(spec["labels"]))
+    held_target, held_labels = target[-held:, 0], labels[-held:]
+    target, labels = target[:args.limit], labels[:args.limit]
+    ve, _ = data.encrypt_split(args.edgehide, args.spec, "train", work / "v", **dkw)
+    ve = torch.from_numpy(ve[-held:])
+    model = Decoder(len(spec["labels"]), disguised)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    curve, best, best_state, since, seen, spent = [], -1.0, None, 0, 0, 0.0
     for epoch in range(args.epochs):
         t0 = time.time()
         e, _ = data.encrypt_split(args.edgehide, args.spec, "train", work / "e", limit=args.limit, **kw)
@@ -99,10 +149,30 @@ def main():
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
-        print(json.dumps({"epoch": epoch + 1, "l1": total / len(e), "seconds": round(time.time() - t0, 1)}), flush=True)
-    # A device corpus other than the sidecar's stands for a deployment that
-    # built its own (the secret-corpus threat model).
-    dkw = dict(dataset=args.dataset, pool=args.device_pool or args.pool, any_pool=bool(args.device_pool))
+        seen += len(e)
+        spent += time.time() - t0
+        model.eval()
+        with torch.no_grad():
+            scores = torch.cat([ssim(model(ve[i:i + 500], held_labels[i:i + 500])[:, 0], held_target[i:i + 500])
+                                for i in range(0, held, 500)])
+        point = {"epoch": epoch + 1, "samples": seen, "seconds": round(spent, 1), "l1": total / len(e),
+                 "held_out_ssim_mean": round(scores.mean().item(), 4),
+                 "held_out_ssim_p90": round(scores.quantile(0.9).item(), 4)}
+        curve.append(point)
+        print(json.dumps(point), flush=True)
+        if point["held_out_ssim_mean"] > best + 1e-3:
+            best, since = point["held_out_ssim_mean"], 0
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+        else:
+            since += 1
+            if since >= args.patience:
+                print(f"held-out SSIM stopped improving after epoch {epoch + 1 - since}", flush=True)
+                break
+    model.load_state_dict(best_state)
+    if args.curve:
+        args.curve.write_text(json.dumps({"spec": str(args.spec), "pool": str(args.pool), "key": str(args.key),
+                                          "attacker_keys": args.attacker_keys, "limit": args.limit,
+                                          "curve": curve}, indent=1))
     e, y = data.encrypt_split(args.edgehide, args.spec, "test", work / "t", limit=args.test, **dkw)
     model.eval()
     with torch.no_grad():

@@ -13,11 +13,12 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def encrypt_command(binary, spec, split, out, *, dataset="fashion-mnist", pool=None, limit=None, plain=False,
-                    any_pool=False, key=None):
+                    any_pool=False, key=None, attacker_keys=False):
     """The command line that writes one fresh encryption of every image of a split.
     With `any_pool`, `pool` may differ from the corpus the sidecar names (an
     attacker simulating with a corpus of its own); `key` is a DisguisedNets
-    model's deployment key file."""
+    model's deployment key file; `attacker_keys` disguises every frame with a
+    fresh key of its own (an attacker without the deployment's key)."""
     cmd = [str(binary), "dataset", "encrypt", "--dataset", dataset, "--split", split,
            "--spec", str(spec), "--backend", "cpu", "--out", str(out)]
     if pool:
@@ -26,6 +27,8 @@ def encrypt_command(binary, spec, split, out, *, dataset="fashion-mnist", pool=N
             cmd += ["--any-pool"]
     if key:
         cmd += ["--key", str(key)]
+    if attacker_keys:
+        cmd += ["--attacker-keys"]
     if limit:
         cmd += ["--limit", str(limit)]
     if plain:

@@ -55,6 +55,7 @@ class EncryptSplit(unittest.TestCase):
         cmd = data.encrypt_command("eh", "s.json", "test", "o", key="k.ehkey")
         self.assertEqual(cmd[cmd.index("--key") + 1], "k.ehkey")
         self.assertNotIn("--key", data.encrypt_command("eh", "s.json", "test", "o"))
+        self.assertIn("--attacker-keys", data.encrypt_command("eh", "s.json", "test", "o", attacker_keys=True))
 
     def test_failure_is_an_error(self):
         with self.assertRaises(subprocess.CalledProcessError):

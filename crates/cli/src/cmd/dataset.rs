@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use edgehide::{BackendChoice, Encryptor, ModelSpec, Preprocessor};
+use edgehide::{BackendChoice, DisguiseKey, DisguiseParams, Encryptor, ModelSpec, Preprocessor};
 use edgehide_lab::dataset::{self, DatasetName};
 use edgehide_lab::npy;
 
@@ -34,8 +34,12 @@ pub enum Command {
         #[arg(long, requires = "pool")]
         any_pool: bool,
         /// The deployment key of a DisguisedNets model (its key file).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "attacker_keys")]
         key: Option<PathBuf>,
+        /// DisguisedNets: disguise every frame with a key of its own, drawn
+        /// fresh (an attacker simulating without the deployment's key).
+        #[arg(long)]
+        attacker_keys: bool,
         #[arg(long)]
         k: Option<usize>,
         /// Keep only the first N images.
@@ -61,6 +65,7 @@ pub fn run(command: Command) -> Result<()> {
         pool,
         any_pool,
         key,
+        attacker_keys,
         k,
         limit,
         backend,
@@ -77,37 +82,50 @@ pub fn run(command: Command) -> Result<()> {
         spec = spec.with_pool_fingerprint(None);
     }
     let data = dataset::load(dataset, dir.as_deref(), split)?;
-    let enc = encryptor(spec, pool.as_deref(), key.as_deref(), backend)?;
-    eprintln!("backend: {}", enc.backend());
-    encrypt_dataset(&enc, &data, limit, plain, &out)
+    if attacker_keys {
+        return attacker_disguises(spec, &data, limit, &out);
+    }
+    // Plain frames need neither corpus nor key.
+    let enc = if plain {
+        None
+    } else {
+        let enc = encryptor(spec.clone(), pool.as_deref(), key.as_deref(), backend)?;
+        eprintln!("backend: {}", enc.backend());
+        Some(enc)
+    };
+    encrypt_dataset(&spec, enc.as_ref(), &data, limit, &out)
 }
 
 /// Streams a split's encryptions to `out/x.npy` and its labels to `out/y.npy`.
+/// Without an encryptor, the preprocessed frames themselves.
 fn encrypt_dataset(
-    enc: &Encryptor,
+    spec: &ModelSpec,
+    enc: Option<&Encryptor>,
     data: &dataset::Dataset,
     limit: Option<usize>,
-    plain: bool,
     out: &Path,
 ) -> Result<()> {
     const CHUNK: usize = 1024;
     let n = limit.unwrap_or(usize::MAX).min(data.images.len());
-    let g = enc.spec().geometry();
+    let g = spec.geometry();
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let mut xs =
         npy::NpyStream::<f32>::create(&out.join("x.npy"), &[n, g.channels, g.height, g.width])?;
     let bar = progress_bar(n);
-    let mut pre = Preprocessor::new(enc.spec());
+    let mut pre = Preprocessor::new(spec);
     for start in (0..n).step_by(CHUNK) {
         let end = (start + CHUNK).min(n);
         let frames = data.preprocess(start..end, &mut pre)?;
-        if plain {
-            for x in &frames {
-                xs.extend(x.data().iter().copied())?;
+        match enc {
+            None => {
+                for x in &frames {
+                    xs.extend(x.data().iter().copied())?;
+                }
             }
-        } else {
-            for e in enc.encrypt_batch_fresh(&frames)? {
-                xs.extend(e.into_data())?;
+            Some(enc) => {
+                for e in enc.encrypt_batch_fresh(&frames)? {
+                    xs.extend(e.into_data())?;
+                }
             }
         }
         bar.set_position(end as u64);
@@ -116,5 +134,37 @@ fn encrypt_dataset(
     bar.finish_and_clear();
     npy::write(&out.join("y.npy"), &[n], data.labels[..n].iter().copied())?;
     println!("wrote {n} encryptions to {} (x.npy, y.npy)", out.display());
+    Ok(())
+}
+
+/// Every frame disguised with a fresh DisguisedNets key of its own.
+fn attacker_disguises(
+    spec: ModelSpec,
+    data: &dataset::Dataset,
+    limit: Option<usize>,
+    out: &Path,
+) -> Result<()> {
+    let Some(d) = spec.disguise().cloned() else {
+        anyhow::bail!("--attacker-keys is for DisguisedNets models");
+    };
+    let spec = spec.with_disguise(DisguiseParams { key_id: None, ..d })?;
+    let n = limit.unwrap_or(usize::MAX).min(data.images.len());
+    let g = spec.geometry();
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let mut xs =
+        npy::NpyStream::<f32>::create(&out.join("x.npy"), &[n, g.channels, g.height, g.width])?;
+    let bar = progress_bar(n);
+    let mut pre = Preprocessor::new(&spec);
+    for i in 0..n {
+        let key = DisguiseKey::generate(spec.disguise().map_or(0, |d| d.block), g)?;
+        let enc = Encryptor::with_key(spec.clone(), key, BackendChoice::Cpu)?;
+        let x = data.preprocess(i..i + 1, &mut pre)?;
+        xs.extend(enc.encrypt_fresh(&x[0])?.into_data())?;
+        bar.set_position(i as u64 + 1);
+    }
+    xs.finish()?;
+    bar.finish_and_clear();
+    npy::write(&out.join("y.npy"), &[n], data.labels[..n].iter().copied())?;
+    println!("wrote {n} disguises, one key each, to {} (x.npy, y.npy)", out.display());
     Ok(())
 }
