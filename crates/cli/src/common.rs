@@ -3,11 +3,16 @@
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use edgehide::{BackendChoice, DisguiseKey, Encryptor, ModelSpec, PublicPool, Scheme};
 use edgehide_lab::dataset::Split;
 pub use edgehide_lab::progress::bar as progress_bar;
 use edgehide_server::Model;
+
+/// The default Fashion-MNIST model, chosen by the rule in
+/// docs/PRIVACY_UTILITY.md (the least leak under the strongest attack among
+/// settings within 10 points of plaintext accuracy).
+pub const DEFAULT_MODEL: &str = "models/fashion-mnist-k4-digits.onnx";
 
 /// An encryptor for `spec`: with the corpus at `pool` (default: the
 /// bundled one) for InstaHide, with the deployment key at `key` for
@@ -31,8 +36,24 @@ pub fn encryptor(
             spec.name(),
             spec.scheme()
         ),
-        _ => Encryptor::new(spec, &PublicPool::load_or_bundled(pool)?, backend)?,
+        _ => Encryptor::new(spec.clone(), &corpus(&spec, pool)?, backend)?,
     })
+}
+
+/// The corpus at `pool`; without one, the installed corpus the sidecar
+/// names (the bundled photos when it names none).
+pub fn corpus(spec: &ModelSpec, pool: Option<&Path>) -> Result<PublicPool> {
+    match (pool, spec.pool_fingerprint()) {
+        (None, Some(fingerprint)) => edgehide_lab::dataset::installed_corpus(fingerprint)
+            .with_context(|| {
+                format!(
+                    "model {} was trained with corpus {fingerprint}, which is not installed: \
+                     run scripts/install-deps.sh (MNIST digits) or give it with --pool",
+                    spec.name()
+                )
+            }),
+        _ => Ok(PublicPool::load_or_bundled(pool)?),
+    }
 }
 
 /// An ONNX model and its sidecar (the same path with `.json`), on the ONNX

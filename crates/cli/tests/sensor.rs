@@ -14,20 +14,9 @@ use edgehide_lab::dataset::{self, Split};
 mod common;
 use common::*;
 
-/// `edgehide serve` on `port`, once it answers.
+/// `edgehide serve` with the bundled model on `port`, once it answers.
 fn serve(port: u16) -> Reaped {
-    let child = edgehide()
-        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--model"])
-        .arg(model_path())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    Reaped(child)
+    serve_model(&model_path(), port)
 }
 
 /// 110 frames of 56x56 grey: scene A still with noise (0-19), a cut to

@@ -171,3 +171,19 @@ pub fn load(name: DatasetName, dir: Option<&Path>, split: Split) -> Result<Datas
         labels: labs,
     })
 }
+
+/// The corpus whose fingerprint is `fingerprint` among those the set-up
+/// installs: the bundled photos, and the MNIST training digits (the public
+/// corpus of the default Fashion-MNIST model). `None` when none matches.
+pub fn installed_corpus(fingerprint: &str) -> Option<edgehide::PublicPool> {
+    let bundled = edgehide::PublicPool::bundled().ok()?;
+    if bundled.fingerprint_hex() == fingerprint {
+        return Some(bundled);
+    }
+    let digits = DatasetName::Mnist
+        .default_dir()
+        .join("train-images-idx3-ubyte");
+    edgehide::PublicPool::load_or_bundled(Some(&digits))
+        .ok()
+        .filter(|p| p.fingerprint_hex() == fingerprint)
+}

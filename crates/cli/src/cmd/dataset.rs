@@ -165,6 +165,9 @@ fn attacker_disguises(
     xs.finish()?;
     bar.finish_and_clear();
     npy::write(&out.join("y.npy"), &[n], data.labels[..n].iter().copied())?;
-    println!("wrote {n} disguises, one key each, to {} (x.npy, y.npy)", out.display());
+    println!(
+        "wrote {n} disguises, one key each, to {} (x.npy, y.npy)",
+        out.display()
+    );
     Ok(())
 }

@@ -5,13 +5,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use edgehide::{BackendChoice, Encryptor, FrameRef, PixelFormat, Preprocessor, PublicPool};
+use edgehide::{BackendChoice, Encryptor, FrameRef, PixelFormat, Preprocessor};
 use edgehide_lab::dataset::{self, Split};
 
-use crate::common::{load_model, progress_bar};
+use crate::common::{DEFAULT_MODEL, corpus, load_model, progress_bar};
 
-/// The end-to-end demo on the embedded defaults (bundled corpus,
-/// Fashion-MNIST geometry): encrypt frames, classify them on a loopback
+/// The end-to-end demo on the embedded defaults (the default Fashion-MNIST
+/// model and the corpus its sidecar names): encrypt frames, classify them on a loopback
 /// server, and picture what leaves the device and what a server could
 /// rebuild from it (the bundled learned decoder, when it was trained for the
 /// model).
@@ -28,11 +28,14 @@ pub struct Args {
     #[arg(long, default_value = "demo-out")]
     out: PathBuf,
     /// The classifier (its sidecar sets the encryption parameters).
-    #[arg(long, default_value = "models/fashion-mnist-k4.onnx")]
+    #[arg(long, default_value = DEFAULT_MODEL)]
     model: PathBuf,
     /// The learned decoder the server side runs to show what it could
     /// rebuild; used when its sidecar names the model.
-    #[arg(long, default_value = "models/attack-decoder-fashion-mnist-k4.onnx")]
+    #[arg(
+        long,
+        default_value = "models/attack-decoder-fashion-mnist-k4-digits.onnx"
+    )]
     decoder: PathBuf,
     /// Also write OUT/demo.html, one self-contained page (images inline).
     #[arg(long)]
@@ -62,7 +65,7 @@ fn demo(args: &Args) -> Result<()> {
     let (images, n, backend, out) = (args.images.clone(), args.n, args.backend, &args.out);
     let model = load_model(&args.model)?;
     let spec = model.spec().clone();
-    let pool = PublicPool::bundled()?;
+    let pool = corpus(&spec, None)?;
     let enc = Encryptor::new(spec.clone(), &pool, backend)?;
     let g = spec.geometry();
     println!(
@@ -78,7 +81,7 @@ fn demo(args: &Args) -> Result<()> {
         println!("  (GPU unavailable: {why})");
     }
     println!(
-        "public corpus: {} photos, 2^{:.1} distinguishable crops per slot ({})",
+        "public corpus: {} images, 2^{:.1} distinguishable public images per slot ({})",
         pool.len(),
         enc.effective_pool_log2(),
         pool.fingerprint_hex()

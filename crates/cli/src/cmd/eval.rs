@@ -7,14 +7,15 @@ use edgehide::BackendChoice;
 use edgehide_lab::dataset::{self, DatasetName};
 use edgehide_lab::eval::{EvalOptions, Payload, evaluate};
 
-use crate::common::{encryptor, load_model, parse_split, progress_bar};
+use crate::common::{DEFAULT_MODEL, encryptor, load_model, parse_split, progress_bar};
 
 /// Accuracy of a model on encryptions of a test set, through the full
 /// client pipeline (fresh key per image, ONNX Runtime inference).
 #[derive(clap::Args)]
 pub struct Args {
-    /// The ONNX model; its sidecar is the same path with .json.
-    #[arg(long)]
+    /// The ONNX model; its sidecar is the same path with .json (default:
+    /// the default Fashion-MNIST model).
+    #[arg(long, default_value = DEFAULT_MODEL)]
     model: PathBuf,
     #[arg(long, default_value = "fashion-mnist")]
     dataset: DatasetName,

@@ -49,3 +49,22 @@ impl Drop for Reaped {
         let _ = self.0.wait();
     }
 }
+
+/// `edgehide serve --model MODEL` on `port`, once it answers.
+pub fn serve_model(model: &Path, port: u16) -> Reaped {
+    let child = edgehide()
+        .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "--model"])
+        .arg(model)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not start"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Reaped(child)
+}
