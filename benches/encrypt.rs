@@ -131,6 +131,60 @@ fn encrypt(c: &mut Criterion) {
     bench_geometry(c, "224x224x3", ModelSpec::imagenet_224(), &pool);
 }
 
+/// DisguisedNets beside InstaHide's fast path on the same frame: the
+/// reference, the fast path (one thread), fresh noise, the GPU.
+fn disguise(c: &mut Criterion) {
+    for (name, spec, block) in [
+        ("28x28x1", ModelSpec::fashion_mnist(), 4),
+        ("224x224x3", ModelSpec::imagenet_224(), 8),
+    ] {
+        let x = input(&spec);
+        let mut g = c.benchmark_group(format!("disguise_{name}"));
+        g.throughput(Throughput::Elements(1));
+        let open = |noise: f64, backend| {
+            let d = edgehide::DisguiseParams {
+                block,
+                noise,
+                key_id: None,
+            };
+            let key = edgehide::DisguiseKey::generate(block, spec.geometry()).unwrap();
+            Encryptor::with_key(spec.with_disguise(d).unwrap(), key, backend)
+        };
+        let cpu = open(0.0, BackendChoice::Cpu).unwrap();
+        let noisy = open(0.5, BackendChoice::Cpu).unwrap();
+        let mut out = vec![0f32; x.data().len()];
+        let one = std::slice::from_ref(&x);
+        g.bench_function("cpu_fast_single", |b| {
+            b.iter(|| cpu.encrypt_fresh_into(one, &mut out).unwrap())
+        });
+        g.bench_function("cpu_fast_single_noise", |b| {
+            b.iter(|| noisy.encrypt_fresh_into(one, &mut out).unwrap())
+        });
+        g.bench_function("cpu_reference_single", |b| {
+            b.iter(|| black_box(cpu.disguise_reference(&x, [0; 32]).unwrap()))
+        });
+        let ih = Encryptor::new(
+            spec.clone(),
+            &PublicPool::bundled().unwrap(),
+            BackendChoice::Cpu,
+        )
+        .unwrap();
+        g.bench_function("instahide_cpu_fast_single", |b| {
+            b.iter_batched(
+                || ih.new_key().unwrap(),
+                |key| ih.encrypt_cpu_into(&x, key, &mut out).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+        if let Ok(gpu) = open(0.0, BackendChoice::Gpu) {
+            g.bench_function("gpu_single", |b| {
+                b.iter(|| black_box(gpu.encrypt_fresh(&x).unwrap()))
+            });
+        }
+        g.finish();
+    }
+}
+
 fn preprocess(c: &mut Criterion) {
     let (w, h) = (1920u32, 1080u32);
     let rgba: Vec<u8> = (0..w * h * 4).map(|i| (i * 13 % 251) as u8).collect();
@@ -199,6 +253,6 @@ fn camera(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).warm_up_time(std::time::Duration::from_millis(500)).measurement_time(std::time::Duration::from_secs(2));
-    targets = encrypt, preprocess, camera
+    targets = encrypt, disguise, preprocess, camera
 }
 criterion_main!(benches);
