@@ -14,7 +14,7 @@ from the Rust encryptor; the decoded test frames are scored by the Rust SSIM
     target/release/edgehide attack score /tmp/decoded.npy
 
 Training runs until the held-out SSIM (the last 2,000 training images,
-encrypted as the device would, never trained on) has not improved for
+encrypted by the attacker's own simulation, never trained on) has not improved for
 `--patience` epochs, or `--epochs` at most; `--curve PATH` writes the curve
 (epoch, samples seen, seconds, held-out SSIM mean and p90) as JSON.
 
@@ -130,7 +130,9 @@ def main():
     labels = torch.from_numpy(labels)
     held_target, held_labels = target[-held:, 0], labels[-held:]
     target, labels = target[:args.limit], labels[:args.limit]
-    ve, _ = data.encrypt_split(args.edgehide, args.spec, "train", work / "v", **dkw)
+    # Held out as the attacker can: its own simulation (its corpus, its
+    # keys), never the device's encryptions.
+    ve, _ = data.encrypt_split(args.edgehide, args.spec, "train", work / "v", **kw)
     ve = torch.from_numpy(ve[-held:])
     model = Decoder(len(spec["labels"]), disguised)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
