@@ -1,4 +1,7 @@
-"""Draws docs/frontier.svg from the table in docs/PRIVACY_UTILITY.md.
+"""Draws docs/frontier.svg from the table in docs/PRIVACY_UTILITY.md: both
+schemes (InstaHide: circles; DisguisedNets: squares) and both threat models
+(filled: the host knows the corpus or holds the key; hollow, joined to the
+filled one: the corpus or the key kept from the host).
 
     python3 docs/frontier.py      # standard library only
 """
@@ -6,14 +9,17 @@ import pathlib
 import re
 
 DOCS = pathlib.Path(__file__).resolve().parent
+text = (DOCS / "PRIVACY_UTILITY.md").read_text()
 rows = []
-for line in (DOCS / "PRIVACY_UTILITY.md").read_text().splitlines():
-    m = re.match(r"\| (.+?) \| ([\d.]+)% \| ([\d.]+) \| ([\d.]+) \|", line)
+for line in text.splitlines():
+    m = re.match(r"\| (InstaHide|DisguisedNets) \| (.+?) \| ([\d.]+)% \| ([\d.]+) \| ([\d.]+) \| ([\d.]+|-) \|", line)
     if m:
-        rows.append((m.group(1), float(m.group(2)), float(m.group(3)), float(m.group(4))))
-baseline = float(re.search(r"baseline p90 ([\d.]+)", (DOCS / "PRIVACY_UTILITY.md").read_text()).group(1))
+        secret = None if m.group(6) == "-" else float(m.group(6))
+        rows.append((m.group(1), m.group(2), float(m.group(3)), float(m.group(4)), secret))
+baseline = float(re.search(r"baseline p90 ([\d.]+)", text).group(1))
+plain = float(re.search(r"Plaintext, same network: ([\d.]+)%", text).group(1))
 
-W, H, L, B = 640, 420, 70, 50
+W, H, L, B = 720, 460, 70, 50
 x0, x1, y0, y1 = 0.55, 1.0, 75.0, 95.0
 
 
@@ -23,6 +29,14 @@ def px(x):
 
 def py(y):
     return H - B - (y - y0) / (y1 - y0) * (H - B - 20)
+
+
+def mark(scheme, x, y, filled):
+    color = "#1f5fbf" if scheme == "InstaHide" else "#b8570b"
+    fill = color if filled else "white"
+    if scheme == "InstaHide":
+        return f'<circle cx="{x}" cy="{y}" r="5" fill="{fill}" stroke="{color}" stroke-width="2"/>'
+    return f'<rect x="{x-5}" y="{y-5}" width="10" height="10" fill="{fill}" stroke="{color}" stroke-width="2"/>'
 
 
 svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" font-family="sans-serif" font-size="12">',
@@ -39,9 +53,23 @@ bx, rx = px(baseline), px(baseline + 0.05)
 svg.append(f'<rect x="{px(x0)}" y="20" width="{rx-px(x0)}" height="{H-B-20}" fill="#e6f4e6"/>')
 svg.append(f'<line x1="{bx}" y1="20" x2="{bx}" y2="{H-B}" stroke="green" stroke-dasharray="4"/>')
 svg.append(f'<text x="{bx+4}" y="34" fill="green">label only ({baseline:.3f}); shaded: within +0.05</text>')
-for name, acc, p90, _ in rows:
-    svg.append(f'<circle cx="{px(p90)}" cy="{py(acc)}" r="5" fill="#1f5fbf"/>')
+floor = py(plain - 10)
+svg.append(f'<line x1="{L}" y1="{floor}" x2="{W-20}" y2="{floor}" stroke="grey" stroke-dasharray="2"/>')
+svg.append(f'<text x="{W-24}" y="{floor-4}" fill="grey" text-anchor="end">10 points below plaintext ({plain:.2f}%)</text>')
+for scheme, name, acc, p90, secret in rows:
+    if secret is not None:
+        svg.append(f'<line x1="{px(secret)}" y1="{py(acc)}" x2="{px(p90)}" y2="{py(acc)}" stroke="#999" stroke-dasharray="3"/>')
+        svg.append(mark(scheme, px(secret), py(acc), False))
+    svg.append(mark(scheme, px(p90), py(acc), True))
     svg.append(f'<text x="{px(p90)+8}" y="{py(acc)+4}">{name}</text>')
+lx, ly = L + 14, H - B - 70
+for i, (scheme, filled, label) in enumerate([
+        ("InstaHide", True, "InstaHide, the host knows the corpus"),
+        ("InstaHide", False, "InstaHide, the corpus kept from the host"),
+        ("DisguisedNets", True, "DisguisedNets, the key or 5 known pairs"),
+        ("DisguisedNets", False, "DisguisedNets, neither")]):
+    svg.append(mark(scheme, lx, ly + 16 * i, filled))
+    svg.append(f'<text x="{lx+12}" y="{ly+16*i+4}">{label}</text>')
 svg.append("</svg>")
 (DOCS / "frontier.svg").write_text("\n".join(svg) + "\n")
 print(f"wrote {DOCS / 'frontier.svg'} ({len(rows)} settings)")

@@ -433,3 +433,30 @@ fn encrypt_refuses_two_images_with_one_output_name_and_serve_a_zero_timeout() {
     assert!(!serve.status.success());
     assert!(String::from_utf8_lossy(&serve.stderr).contains("--timeout-s"));
 }
+
+/// `eval` without `--model` evaluates the default model, whose digit corpus
+/// it finds where the set-up installed MNIST (no `--pool`).
+#[test]
+fn eval_defaults_to_the_default_model_and_finds_its_corpus() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let out = edgehide()
+        .current_dir(root)
+        .args(["eval", "--limit", "100", "--backend", "cpu"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("model: fashion-mnist-k4-digits"), "{log}");
+    let acc: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("accuracy: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(acc > 0.75, "{text}");
+}
