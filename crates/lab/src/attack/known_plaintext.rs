@@ -100,11 +100,11 @@ fn recover(blocks: &Blocks, plain: &[Vec<f32>], disguised: &[Vec<f32>]) -> Recov
 
 /// Undoes a disguise with a recovered key: the block at output position `q`
 /// times `R^T` goes back to its source position. Positions no output was
-/// traced to stay 0 (the normalised mean).
-fn undo(blocks: &Blocks, key: &Recovered, y: &[f32]) -> Vec<f32> {
+/// traced to keep `fill` (the mean of the attacker's known frames).
+fn undo(blocks: &Blocks, key: &Recovered, y: &[f32], fill: &[f32]) -> Vec<f32> {
     let (b, w) = (blocks.block, blocks.width);
     let plane = y.len() / blocks.channels;
-    let mut x = vec![0f32; y.len()];
+    let mut x = fill.to_vec();
     for (q, (&p, r)) in key.source.iter().zip(&key.matrices).enumerate() {
         let (qy, qx) = ((q / blocks.cols) * b, (q % blocks.cols) * b);
         let (py, px) = ((p / blocks.cols) * b, (p % blocks.cols) * b);
@@ -176,11 +176,17 @@ pub fn known_plaintext_attack(
     for &n in pairs {
         let n = n.min(most);
         let key = recover(&blocks, &known[..n], &known_disguised[..n]);
+        let mut fill = vec![0f32; g.len()];
+        for x in &known[..n] {
+            for (f, v) in fill.iter_mut().zip(x) {
+                *f += v / n.max(1) as f32;
+            }
+        }
         let scores: Vec<f64> = targets
             .par_iter()
             .enumerate()
             .map(|(i, y)| {
-                let unit: Vec<f32> = undo(&blocks, &key, y)
+                let unit: Vec<f32> = undo(&blocks, &key, y, &fill)
                     .iter()
                     .map(|v| (v * std + mean).clamp(0.0, 1.0))
                     .collect();
