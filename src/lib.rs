@@ -1,5 +1,5 @@
 //! edgehide, the device side: private cloud image classification with
-//! one-time-key InstaHide.
+//! one-time-key InstaHide (and DisguisedNets, for comparison).
 //!
 //! A device preprocesses each camera frame to the model's geometry
 //! ([`Preprocessor`]), draws a fresh [`OneTimeKey`] from the OS-seeded
@@ -26,6 +26,10 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! A model trained on DisguisedNets disguises (the sidecar names the scheme)
+//! is opened with its deployment key instead of a corpus:
+//! [`Encryptor::with_key`] with a [`DisguiseKey`] read from its key file.
 //!
 //! Features: `gpu` (wgpu; on by default), `client` (the HTTP client; on by
 //! default), `grpc` (the client's gRPC transport), `display` (the sensor's
