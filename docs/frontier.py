@@ -5,6 +5,7 @@ filled one: the corpus or the key kept from the host).
 
     python3 docs/frontier.py      # standard library only
 """
+import html
 import pathlib
 import re
 
@@ -61,7 +62,12 @@ for scheme, name, acc, p90, secret in rows:
         svg.append(f'<line x1="{px(secret)}" y1="{py(acc)}" x2="{px(p90)}" y2="{py(acc)}" stroke="#999" stroke-dasharray="3"/>')
         svg.append(mark(scheme, px(secret), py(acc), False))
     svg.append(mark(scheme, px(p90), py(acc), True))
-    svg.append(f'<text x="{px(p90)+8}" y="{py(acc)+4}">{name}</text>')
+    # Points near the right edge carry their label on the left.
+    left = p90 > 0.9
+    x = px(p90) - 9 if left else px(p90) + 8
+    anchor = "end" if left else "start"
+    dy = 16 if scheme == "DisguisedNets" else 4  # below its square: InstaHide k=2 sits beside it
+    svg.append(f'<text x="{x}" y="{py(acc)+dy}" text-anchor="{anchor}">{html.escape(scheme + ", " + name)}</text>')
 lx, ly = L + 14, H - B - 70
 for i, (scheme, filled, label) in enumerate([
         ("InstaHide", True, "InstaHide, the host knows the corpus"),
@@ -69,7 +75,7 @@ for i, (scheme, filled, label) in enumerate([
         ("DisguisedNets", True, "DisguisedNets, the key or 5 known pairs"),
         ("DisguisedNets", False, "DisguisedNets, neither")]):
     svg.append(mark(scheme, lx, ly + 16 * i, filled))
-    svg.append(f'<text x="{lx+12}" y="{ly+16*i+4}">{label}</text>')
+    svg.append(f'<text x="{lx+12}" y="{ly+16*i+4}">{html.escape(label)}</text>')
 svg.append("</svg>")
 (DOCS / "frontier.svg").write_text("\n".join(svg) + "\n")
 print(f"wrote {DOCS / 'frontier.svg'} ({len(rows)} settings)")
