@@ -157,6 +157,8 @@ fn batches_equal_single_frames() {
     let xs: Vec<_> = (0..5)
         .map(|i| common::synthetic_input(&case.spec, 40 + i, 30))
         .collect();
+    assert!(enc.encrypt_batch_fresh(&[]).unwrap().is_empty());
+    enc.encrypt_fresh_into(&[], &mut []).unwrap();
     let batch = enc.encrypt_batch_fresh(&xs).unwrap();
     let mut flat = vec![0f32; 5 * 784];
     enc.encrypt_fresh_into(&xs, &mut flat).unwrap();

@@ -119,7 +119,10 @@ impl DisguisedNets {
         rng: &mut ChaCha20Rng,
         cpu_only: bool,
     ) -> Result<()> {
-        let len = out.len() / xs.len().max(1);
+        if xs.is_empty() {
+            return Ok(());
+        }
+        let len = out.len() / xs.len();
         let noise = self.noise(rng, out.len());
         #[cfg(feature = "gpu")]
         if let Some(gpu) = self.gpu.as_ref().filter(|_| !cpu_only) {
