@@ -7,8 +7,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use edgehide::hazmat::EncryptorHazmat;
 use edgehide::{BackendChoice, DisguiseKey, DisguiseParams, Encryptor, Error, ModelSpec, Scheme};
 use serde::{Deserialize, Serialize};
@@ -22,21 +20,6 @@ struct Vector {
     noise_seed: String,
     input_sha256: String,
     output: Vec<f32>,
-}
-
-fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(format!("kat-{name}.json"))
-}
-
-fn sha(values: &[f32]) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    for v in values {
-        h.update(v.to_le_bytes());
-    }
-    hex::encode(h.finalize())
 }
 
 #[test]
@@ -61,10 +44,10 @@ fn known_answer_vectors() {
             key_file: hex::encode(&case.key),
             key_id: case.key().id(),
             noise_seed: hex::encode(case.noise_seed),
-            input_sha256: sha(case.input.data()),
+            input_sha256: common::sha_f32(case.input.data()),
             output: reference.data().to_vec(),
         };
-        let file = path(case.name);
+        let file = common::kat_path(case.name);
         if bless {
             std::fs::write(&file, serde_json::to_string(&got).unwrap()).unwrap();
             continue;

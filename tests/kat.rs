@@ -5,8 +5,6 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use edgehide::hazmat::{EncryptorHazmat, KeyHazmat};
 use edgehide::{BackendChoice, Encryptor, OneTimeKey};
 use serde::{Deserialize, Serialize};
@@ -21,21 +19,6 @@ struct Vector {
     slots: Vec<(u32, i32, i32, u32, u32, bool)>,
     input_sha256: String,
     output: Vec<f32>,
-}
-
-fn path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(format!("kat-{name}.json"))
-}
-
-fn sha(values: &[f32]) -> String {
-    use sha2::Digest;
-    let mut h = sha2::Sha256::new();
-    for v in values {
-        h.update(v.to_le_bytes());
-    }
-    hex::encode(h.finalize())
 }
 
 #[test]
@@ -67,10 +50,10 @@ fn known_answer_vectors() {
             seed: hex::encode(case.seed),
             weights: view.weights,
             slots: view.slots,
-            input_sha256: sha(case.input.data()),
+            input_sha256: common::sha_f32(case.input.data()),
             output: reference.data().to_vec(),
         };
-        let file = path(case.name);
+        let file = common::kat_path(case.name);
         if bless {
             std::fs::write(&file, serde_json::to_string(&got).unwrap()).unwrap();
             continue;

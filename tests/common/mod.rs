@@ -214,3 +214,20 @@ pub fn disguise_cases() -> Vec<DisguiseCase> {
         },
     ]
 }
+
+/// A known-answer vector file, `tests/data/kat-NAME.json`.
+pub fn kat_path(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(format!("kat-{name}.json"))
+}
+
+/// SHA-256 of values as little-endian f32, hex.
+pub fn sha_f32(values: &[f32]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for v in values {
+        h.update(v.to_le_bytes());
+    }
+    hex::encode(h.finalize())
+}

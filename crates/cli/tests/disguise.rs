@@ -94,13 +94,7 @@ fn the_bundled_model_evaluates_with_its_key_only() {
     };
     let out = eval(&["--key", &format!("models/{DN}.ehkey")]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let acc: f64 = text
-        .lines()
-        .find_map(|l| l.strip_prefix("accuracy: "))
-        .unwrap()
-        .parse()
-        .unwrap();
+    let acc = eval_accuracy(&out.stdout);
     assert!(acc > 0.8, "accuracy {acc}");
 
     let without = eval(&[]);

@@ -68,3 +68,13 @@ pub fn serve_model(model: &Path, port: u16) -> Reaped {
     }
     Reaped(child)
 }
+
+/// The `accuracy: X` figure `edgehide eval` ends its output with.
+pub fn eval_accuracy(stdout: &[u8]) -> f64 {
+    let text = String::from_utf8_lossy(stdout);
+    text.lines()
+        .find_map(|l| l.strip_prefix("accuracy: "))
+        .unwrap_or_else(|| panic!("no accuracy line in {text}"))
+        .parse()
+        .unwrap()
+}
