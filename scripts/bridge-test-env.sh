@@ -15,15 +15,26 @@ d = pathlib.Path("/usr/share/datasets/fashion-mnist")
 PY
 }
 
-# `edgehide eval`'s accuracy on the first $1 test frames.
+# `edgehide eval`'s accuracy on the first $1 test frames, for `$model` or
+# for the model and key (DisguisedNets) given after it.
 eval_accuracy() {
-  target/debug/edgehide eval --model "$model" --limit "$1" --backend cpu 2>/dev/null \
+  local n="$1"
+  shift
+  [ $# -gt 0 ] || set -- --model "$model"
+  target/debug/edgehide eval "$@" --limit "$n" --backend cpu 2>/dev/null \
     | grep -oP '^accuracy: \K[0-9.]+'
 }
 
-# Starts the server; sets `server` (its pid) and `url`.
+# The DisguisedNets model the bridges' keyed tests classify with, beside
+# `$model` on the same server (the server never holds the key).
+dn_model=models/fashion-mnist-dn-b4.onnx
+dn_key=models/fashion-mnist-dn-b4.ehkey
+
+# Starts the server with `$model` and `$dn_model`; sets `server` (its pid)
+# and `url`.
 start_server() {
-  target/debug/edgehide serve --model "$model" --addr 127.0.0.1:0 >"$work/serve.log" 2>&1 &
+  target/debug/edgehide serve --model "$model" --model "$dn_model" --addr 127.0.0.1:0 \
+    >"$work/serve.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do
     grep -q "listening on" "$work/serve.log" && break

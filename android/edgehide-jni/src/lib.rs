@@ -224,15 +224,19 @@ pub extern "system" fn Java_org_edgehide_Native_lastError<'local>(
         .resolve::<ThrowRuntimeExAndDefault>()
 }
 
-/// `int Native.encryptorOpen(String json, String path, String pool, int
-/// backend, long[] out)`.
+/// `int Native.encryptorOpen(String json, String path, String pool, String
+/// key, int backend, long[] out)`: an InstaHide model with its corpus, or a
+/// DisguisedNets model with the key file at `key` (read in Rust: the key
+/// never enters the Java heap).
 #[unsafe(no_mangle)]
+#[allow(clippy::too_many_arguments)] // the Java method's parameters
 pub extern "system" fn Java_org_edgehide_Native_encryptorOpen<'local>(
     mut unowned: EnvUnowned<'local>,
     _class: JClass<'local>,
     json: JString<'local>,
     path: JString<'local>,
     pool: JString<'local>,
+    key: JString<'local>,
     backend: jint,
     out: JLongArray<'local>,
 ) -> jint {
@@ -240,6 +244,7 @@ pub extern "system" fn Java_org_edgehide_Native_encryptorOpen<'local>(
         let json = string(env, &json, "sidecarJson")?;
         let path = string(env, &path, "sidecarPath")?;
         let pool = string(env, &pool, "poolPath")?;
+        let key = string(env, &key, "keyPath")?;
         let sidecar = match (&json, &path) {
             (Some(j), None) => Sidecar::Json(j),
             (None, Some(p)) => Sidecar::Path(Path::new(p)),
@@ -251,7 +256,16 @@ pub extern "system" fn Java_org_edgehide_Native_encryptorOpen<'local>(
             }
         };
         let backend = u32::try_from(backend).unwrap_or(u32::MAX);
-        let device = Device::open(sidecar, pool.as_deref().map(Path::new), backend)?;
+        let device = match (key, pool) {
+            (Some(key), None) => Device::open_keyed(sidecar, Path::new(&key), backend)?,
+            (None, pool) => Device::open(sidecar, pool.as_deref().map(Path::new), backend)?,
+            (Some(_), Some(_)) => {
+                return Err(fail(
+                    Status::InvalidArgument,
+                    "a keyed (DisguisedNets) model has no corpus: give the key or the corpus",
+                ));
+            }
+        };
         let handle = handles::register(Box::new(device), Kind::Encryptor);
         if let Err(e) = store_handle(env, &out, handle as usize) {
             // SAFETY: just registered, never handed out.

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use edgehide::client::{Classification, Client, ClientConfig, FrameAnswer, VideoSession};
 use edgehide::scene::SceneConfig;
-use edgehide::{BackendChoice, Encryptor, ModelSpec, Preprocessor, PublicPool};
+use edgehide::{
+    BackendChoice, DisguiseKey, Encryptor, ModelSpec, Preprocessor, PublicPool, Scheme,
+};
 
 use crate::{BridgeError, FrameDesc, Result, Status};
 
@@ -37,31 +39,38 @@ pub struct Device {
 }
 
 impl Device {
-    /// Opens an encryptor for `sidecar`'s model with the corpus at `pool`
-    /// (the bundled one when `None`), on backend 0 auto, 1 CPU or 2 GPU.
+    /// Opens an encryptor for `sidecar`'s InstaHide model with the corpus at
+    /// `pool` (the bundled one when `None`), on backend 0 auto, 1 CPU or 2
+    /// GPU.
     pub fn open(sidecar: Sidecar<'_>, pool: Option<&Path>, backend: u32) -> Result<Device> {
-        let choice = match backend {
-            0 => BackendChoice::Auto,
-            1 => BackendChoice::Cpu,
-            2 => BackendChoice::Gpu,
-            other => {
-                return Err(BridgeError::new(
-                    Status::InvalidArgument,
-                    format!("backend code {other} is not 0 (auto), 1 (CPU) or 2 (GPU)"),
-                ));
-            }
-        };
-        let spec = match sidecar {
-            Sidecar::Json(text) => ModelSpec::from_json(text)?,
-            Sidecar::Path(p) => ModelSpec::from_json_file(p)?,
-        };
+        let (spec, choice) = (read_sidecar(sidecar)?, backend_choice(backend)?);
+        if spec.scheme() == Scheme::DisguisedNets {
+            return Err(BridgeError::new(
+                Status::InvalidSpec,
+                "this model is DisguisedNets: open it with its deployment key (the keyed open)",
+            ));
+        }
         let pool = PublicPool::load_or_bundled(pool)?;
-        let encryptor = Encryptor::new(spec, &pool, choice)?;
+        Ok(Device::with(Encryptor::new(spec, &pool, choice)?))
+    }
+
+    /// Opens an encryptor for `sidecar`'s DisguisedNets model with the
+    /// deployment key in the file at `key` (read here into memory the
+    /// encryptor wipes: no buffer of the caller's ever holds the key), on
+    /// backend 0 auto, 1 CPU or 2
+    /// GPU.
+    pub fn open_keyed(sidecar: Sidecar<'_>, key: &Path, backend: u32) -> Result<Device> {
+        let (spec, choice) = (read_sidecar(sidecar)?, backend_choice(backend)?);
+        let key = DisguiseKey::from_file(key)?;
+        Ok(Device::with(Encryptor::with_key(spec, key, choice)?))
+    }
+
+    fn with(encryptor: Encryptor) -> Device {
         let pre = Mutex::new(Preprocessor::new(encryptor.spec()));
-        Ok(Device {
+        Device {
             encryptor: Arc::new(encryptor),
             pre,
-        })
+        }
     }
 
     /// The encryptor.
@@ -91,6 +100,25 @@ impl Device {
         Ok(self
             .encryptor
             .encrypt_fresh_into(std::slice::from_ref(&x), out)?)
+    }
+}
+
+fn read_sidecar(sidecar: Sidecar<'_>) -> Result<ModelSpec> {
+    Ok(match sidecar {
+        Sidecar::Json(text) => ModelSpec::from_json(text)?,
+        Sidecar::Path(p) => ModelSpec::from_json_file(p)?,
+    })
+}
+
+fn backend_choice(backend: u32) -> Result<BackendChoice> {
+    match backend {
+        0 => Ok(BackendChoice::Auto),
+        1 => Ok(BackendChoice::Cpu),
+        2 => Ok(BackendChoice::Gpu),
+        other => Err(BridgeError::new(
+            Status::InvalidArgument,
+            format!("backend code {other} is not 0 (auto), 1 (CPU) or 2 (GPU)"),
+        )),
     }
 }
 

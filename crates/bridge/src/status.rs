@@ -44,6 +44,9 @@ pub enum Status {
     Panic = 16,
     /// A handle was used after it was closed.
     ClosedHandle = 17,
+    /// A DisguisedNets key file is malformed or not for this model's
+    /// geometry.
+    InvalidKey = 18,
     /// Anything else (a bug).
     Internal = 99,
 }
@@ -65,6 +68,7 @@ impl Status {
             | E::CoefficientsUnsatisfiable(_) => Status::InvalidSpec,
             E::InvalidFrame(_) | E::ShapeMismatch { .. } | E::NonFinite(_) => Status::InvalidFrame,
             E::InvalidPool(_) | E::InvalidIdx(_) => Status::InvalidPool,
+            E::InvalidKey(_) => Status::InvalidKey,
             E::Io { .. } | E::ImageDecode { .. } => Status::Io,
             E::NoGpu(_) => Status::NoGpu,
             E::Gpu(_) => Status::Gpu,

@@ -72,6 +72,9 @@
 // A handle that was freed, never made, or of another type.
 #define EH_CLOSED_HANDLE 17
 
+// A DisguisedNets key file that is malformed or not for the model.
+#define EH_INVALID_KEY 18
+
 // Anything else (a bug).
 #define EH_INTERNAL 99
 
@@ -207,14 +210,28 @@ const char *eh_version(void);
 // success). Valid until the thread's next eh_* call.
 const char *eh_last_error(void);
 
-// Opens an encryptor. Give exactly one of `sidecar_json` (the sidecar's
-// text) and `sidecar_path`; `pool_path` NULL takes the bundled corpus;
-// `backend` is an EH_BACKEND_* code. On success `*out` holds the handle.
+// Opens an encryptor for an InstaHide model. Give exactly one of
+// `sidecar_json` (the sidecar's text) and `sidecar_path`; `pool_path` NULL
+// takes the bundled corpus; `backend` is an EH_BACKEND_* code. On success
+// `*out` holds the handle. A DisguisedNets model needs
+// eh_encryptor_open_keyed (EH_INVALID_SPEC here).
 int32_t eh_encryptor_open(const char *sidecar_json,
                           const char *sidecar_path,
                           const char *pool_path,
                           uint32_t backend,
                           struct EhEncryptor **out);
+
+// Opens an encryptor for a DisguisedNets model with its deployment key.
+// Give exactly one of `sidecar_json` and `sidecar_path`; `key_path` is the
+// key file (read by the library into memory it wipes; no buffer of the
+// caller's ever holds the key); `backend` is an EH_BACKEND_* code. EH_INVALID_KEY for
+// a malformed key or one made for another geometry, EH_INVALID_SPEC for an
+// InstaHide model (open it with eh_encryptor_open).
+int32_t eh_encryptor_open_keyed(const char *sidecar_json,
+                                const char *sidecar_path,
+                                const char *key_path,
+                                uint32_t backend,
+                                struct EhEncryptor **out);
 
 // The backend in use ("cpu", or "gpu: <adapter>"); valid while the handle
 // lives. NULL for a bad handle.

@@ -56,6 +56,8 @@ pub const EH_PROTOCOL: i32 = 15;
 pub const EH_PANIC: i32 = 16;
 /// A handle that was freed, never made, or of another type.
 pub const EH_CLOSED_HANDLE: i32 = 17;
+/// A DisguisedNets key file that is malformed or not for the model.
+pub const EH_INVALID_KEY: i32 = 18;
 /// Anything else (a bug).
 pub const EH_INTERNAL: i32 = 99;
 
@@ -325,9 +327,11 @@ pub extern "C" fn eh_last_error() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
 }
 
-/// Opens an encryptor. Give exactly one of `sidecar_json` (the sidecar's
-/// text) and `sidecar_path`; `pool_path` NULL takes the bundled corpus;
-/// `backend` is an EH_BACKEND_* code. On success `*out` holds the handle.
+/// Opens an encryptor for an InstaHide model. Give exactly one of
+/// `sidecar_json` (the sidecar's text) and `sidecar_path`; `pool_path` NULL
+/// takes the bundled corpus; `backend` is an EH_BACKEND_* code. On success
+/// `*out` holds the handle. A DisguisedNets model needs
+/// eh_encryptor_open_keyed (EH_INVALID_SPEC here).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn eh_encryptor_open(
     sidecar_json: *const c_char,
@@ -339,36 +343,89 @@ pub unsafe extern "C" fn eh_encryptor_open(
     guard(|| {
         out_ptr(out, "out")?;
         // SAFETY: the header's contract for string arguments.
-        let (json, path, pool) = unsafe {
+        let (sidecar, pool) = unsafe {
             (
-                opt_text(sidecar_json, "sidecar_json")?,
-                opt_text(sidecar_path, "sidecar_path")?,
+                sidecar_of(sidecar_json, sidecar_path)?,
                 opt_text(pool_path, "pool_path")?,
             )
         };
-        let sidecar = match (json, path) {
-            (Some(j), None) => Sidecar::Json(j),
-            (None, Some(p)) => Sidecar::Path(Path::new(p)),
-            _ => {
-                return Err(err(
-                    Status::InvalidArgument,
-                    "give exactly one of sidecar_json and sidecar_path",
-                ));
-            }
-        };
         let device = Device::open(sidecar, pool.map(Path::new), backend)?;
-        let enc = device.encryptor();
-        let handle = Box::new(EhEncryptor {
-            backend: CString::new(enc.backend().to_string()).unwrap_or_default(),
-            fallback: enc
-                .fallback_reason()
-                .map(|r| CString::new(r.replace('\0', " ")).unwrap_or_default()),
-            device,
-        });
         // SAFETY: `out` checked non-NULL.
-        unsafe { *out = handles::register(handle, Kind::Encryptor) };
+        unsafe { register_encryptor(device, out) };
         Ok(())
     })
+}
+
+/// Opens an encryptor for a DisguisedNets model with its deployment key.
+/// Give exactly one of `sidecar_json` and `sidecar_path`; `key_path` is the
+/// key file (read by the library into memory it wipes; no buffer of the
+/// caller's ever holds the key); `backend` is an EH_BACKEND_* code. EH_INVALID_KEY for
+/// a malformed key or one made for another geometry, EH_INVALID_SPEC for an
+/// InstaHide model (open it with eh_encryptor_open).
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn eh_encryptor_open_keyed(
+    sidecar_json: *const c_char,
+    sidecar_path: *const c_char,
+    key_path: *const c_char,
+    backend: u32,
+    out: *mut *mut EhEncryptor,
+) -> i32 {
+    guard(|| {
+        out_ptr(out, "out")?;
+        // SAFETY: the header's contract for string arguments.
+        let (sidecar, key) = unsafe {
+            (
+                sidecar_of(sidecar_json, sidecar_path)?,
+                text(key_path, "key_path")?,
+            )
+        };
+        let device = Device::open_keyed(sidecar, Path::new(key), backend)?;
+        // SAFETY: `out` checked non-NULL.
+        unsafe { register_encryptor(device, out) };
+        Ok(())
+    })
+}
+
+/// The sidecar from exactly one of its text and its path.
+///
+/// # Safety
+/// Each pointer is NULL or a NUL-terminated string valid for the call.
+unsafe fn sidecar_of<'a>(
+    json: *const c_char,
+    path: *const c_char,
+) -> Result<Sidecar<'a>, BridgeError> {
+    // SAFETY: the caller's contract.
+    let (json, path) = unsafe {
+        (
+            opt_text(json, "sidecar_json")?,
+            opt_text(path, "sidecar_path")?,
+        )
+    };
+    match (json, path) {
+        (Some(j), None) => Ok(Sidecar::Json(j)),
+        (None, Some(p)) => Ok(Sidecar::Path(Path::new(p))),
+        _ => Err(err(
+            Status::InvalidArgument,
+            "give exactly one of sidecar_json and sidecar_path",
+        )),
+    }
+}
+
+/// Registers `device` as an encryptor handle in `*out`.
+///
+/// # Safety
+/// `out` is non-NULL and writable.
+unsafe fn register_encryptor(device: Device, out: *mut *mut EhEncryptor) {
+    let enc = device.encryptor();
+    let handle = Box::new(EhEncryptor {
+        backend: CString::new(enc.backend().to_string()).unwrap_or_default(),
+        fallback: enc
+            .fallback_reason()
+            .map(|r| CString::new(r.replace('\0', " ")).unwrap_or_default()),
+        device,
+    });
+    // SAFETY: the caller's contract.
+    unsafe { *out = handles::register(handle, Kind::Encryptor) };
 }
 
 /// The backend in use ("cpu", or "gpu: <adapter>"); valid while the handle
@@ -593,6 +650,7 @@ mod tests {
             (EH_PROTOCOL, Status::Protocol),
             (EH_PANIC, Status::Panic),
             (EH_CLOSED_HANDLE, Status::ClosedHandle),
+            (EH_INVALID_KEY, Status::InvalidKey),
             (EH_INTERNAL, Status::Internal),
         ] {
             assert_eq!(code, status.code(), "{status:?}");

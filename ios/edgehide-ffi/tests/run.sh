@@ -39,10 +39,15 @@ gcc -std=c11 -Wall -Wextra -Werror -pedantic -g \
 source scripts/bridge-test-env.sh
 write_test_frames "$n"
 # Under valgrind the run is short (accuracy over a few frames says little).
-accuracy=-
+# The DisguisedNets model: at most 500 frames (its encryption is
+# deterministic, so fewer frames suffice to compare with eval).
+dn_n=$(( n < 500 ? n : 500 ))
+accuracy=- dn_accuracy=-
 if [ ${#valgrind[@]} -eq 0 ]; then
   accuracy=$(eval_accuracy "$n")
+  dn_accuracy=$(eval_accuracy "$dn_n" --model "$dn_model" --key "$dn_key")
 fi
 start_server
 "${valgrind[@]}" "$work/test_edgehide" "${model%.onnx}.json" "$url" \
-  "$work/frames.raw" "$work/labels.raw" "$n" "$accuracy"
+  "$work/frames.raw" "$work/labels.raw" "$n" "$accuracy" \
+  "${dn_model%.onnx}.json" "$dn_key" "$dn_n" "$dn_accuracy"

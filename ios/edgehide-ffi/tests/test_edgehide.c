@@ -4,11 +4,14 @@
  * test frames given as NV12. Run by tests/run.sh, which starts the server
  * and passes:
  *
- *   test_edgehide SIDECAR URL FRAMES LABELS N EVAL_ACCURACY
+ *   test_edgehide SIDECAR URL FRAMES LABELS N EVAL_ACCURACY \
+ *                 DN_SIDECAR DN_KEY DN_N DN_EVAL_ACCURACY
  *
  * FRAMES: N raw 28x28 grey images; LABELS: N bytes; EVAL_ACCURACY: what
  * `edgehide eval` reports for the same N images, or "-" to skip that
- * comparison (a short run under valgrind). Ends with "N passed, N failed".
+ * comparison (a short run under valgrind). DN_*: a DisguisedNets model
+ * served by the same server, its key file, and `edgehide eval --key` on its
+ * first DN_N frames. Ends with "N passed, N failed".
  */
 #include <math.h>
 #include <stdio.h>
@@ -244,6 +247,33 @@ static void test_encryptor(const char *sidecar_path) {
     free(bgra);
 }
 
+/* Classifies `count` frames given as NV12 (rows padded by 8 bytes) through
+ * `client` and compares the accuracy with `eval_accuracy` (skipped when
+ * negative); `*last` gets the last answer. */
+static void classify_all(EhClient *client, const char *what, const unsigned char *frames,
+                         const unsigned char *labels, int count, double eval_accuracy,
+                         EhClassification *last) {
+    int correct = 0;
+    for (int i = 0; i < count; i++) {
+        Nv12 f = nv12_from_grey(frames + (size_t)i * 784, 28, 28, 8);
+        EhFrame fr = frame_nv12(&f);
+        int32_t s = eh_classify(client, &fr, last);
+        if (s != EH_OK) {
+            CHECK(0, "classify frame %d: %d", i, s);
+        } else {
+            correct += last->class_index == labels[i];
+        }
+        free(f.y);
+        free(f.uv);
+    }
+    double accuracy = count ? (double)correct / count : 0.0;
+    printf("NV12 through the C ABI%s: %d of %d correct (%.4f); edgehide eval: %.4f\n", what,
+           correct, count, accuracy, eval_accuracy >= 0.0 ? eval_accuracy : NAN);
+    if (eval_accuracy >= 0.0)
+        CHECK(fabs(accuracy - eval_accuracy) <= 0.02, "accuracy%s %.4f against eval's %.4f", what,
+              accuracy, eval_accuracy);
+}
+
 static void test_client(const char *sidecar_path, const char *url, const unsigned char *frames,
                         const unsigned char *labels, int count, double eval_accuracy) {
     EhEncryptor *enc = NULL;
@@ -265,26 +295,8 @@ static void test_client(const char *sidecar_path, const char *url, const unsigne
     eh_encryptor_free(enc);
     if (!client) return;
 
-    int correct = 0;
     EhClassification c;
-    for (int i = 0; i < count; i++) {
-        Nv12 f = nv12_from_grey(frames + (size_t)i * 784, 28, 28, 8);
-        EhFrame fr = frame_nv12(&f);
-        int32_t s = eh_classify(client, &fr, &c);
-        if (s != EH_OK) {
-            CHECK(0, "classify frame %d: %d", i, s);
-        } else {
-            correct += c.class_index == labels[i];
-        }
-        free(f.y);
-        free(f.uv);
-    }
-    double accuracy = count ? (double)correct / count : 0.0;
-    printf("NV12 through the C ABI: %d of %d correct (%.4f); edgehide eval: %.4f\n", correct,
-           count, accuracy, eval_accuracy >= 0.0 ? eval_accuracy : NAN);
-    if (eval_accuracy >= 0.0)
-        CHECK(fabs(accuracy - eval_accuracy) <= 0.02, "accuracy %.4f against eval's %.4f",
-              accuracy, eval_accuracy);
+    classify_all(client, "", frames, labels, count, eval_accuracy, &c);
     CHECK(c.top_k == 5 && c.top_index[0] == c.class_index && c.label[0] != 0 &&
               c.top_probability[0] >= c.top_probability[1] && c.probability > 0.0f,
           "a full answer: %u %s %f", c.class_index, c.label, c.probability);
@@ -309,9 +321,54 @@ static void test_client(const char *sidecar_path, const char *url, const unsigne
     EXPECT(EH_CLOSED_HANDLE, eh_classify(client, &fr, &c));
 }
 
+/* A DisguisedNets model: opened with its key file, deterministic without
+ * noise, refused without its key or with a bad one, classified by a server
+ * that never sees the key. */
+static void test_keyed(const char *dn_sidecar, const char *dn_key, const char *ih_sidecar,
+                       const char *url, const unsigned char *frames, const unsigned char *labels,
+                       int count, double eval_accuracy) {
+    EhEncryptor *enc = NULL;
+    EXPECT(EH_INVALID_SPEC, eh_encryptor_open(NULL, dn_sidecar, NULL, EH_BACKEND_CPU, &enc));
+    EXPECT(EH_INVALID_SPEC, eh_encryptor_open_keyed(NULL, ih_sidecar, dn_key, EH_BACKEND_CPU, &enc));
+    EXPECT(EH_INVALID_KEY, eh_encryptor_open_keyed(NULL, dn_sidecar, dn_sidecar, EH_BACKEND_CPU, &enc));
+    EXPECT(EH_IO, eh_encryptor_open_keyed(NULL, dn_sidecar, "/nonexistent.ehkey", EH_BACKEND_CPU, &enc));
+    EXPECT(EH_NULL_POINTER, eh_encryptor_open_keyed(NULL, dn_sidecar, NULL, EH_BACKEND_CPU, &enc));
+    EXPECT(EH_INVALID_ARGUMENT, eh_encryptor_open_keyed(NULL, NULL, dn_key, EH_BACKEND_CPU, &enc));
+    EXPECT(EH_INVALID_ARGUMENT, eh_encryptor_open_keyed(NULL, dn_sidecar, dn_key, 7, &enc));
+    CHECK(enc == NULL, "no handle after a failure");
+    EXPECT(EH_OK, eh_encryptor_open_keyed(NULL, dn_sidecar, dn_key, EH_BACKEND_CPU, &enc));
+    if (!enc) return;
+    size_t n = eh_encryptor_output_len(enc);
+    float *a = calloc(n, sizeof *a), *b = calloc(n, sizeof *b);
+    Nv12 f = nv12_from_grey(frames, 28, 28, 8);
+    EhFrame fr = frame_nv12(&f);
+    EXPECT(EH_OK, eh_encrypt(enc, &fr, a, n));
+    EXPECT(EH_OK, eh_encrypt(enc, &fr, b, n));
+    CHECK(n == 784 && memcmp(a, b, n * sizeof *a) == 0,
+          "one deployment key, no noise: the same frame encrypts the same");
+    free(f.y);
+    free(f.uv);
+    free(a);
+    free(b);
+
+    EhClient *client = NULL;
+    EhClientOptions opts = {5000, 1, 3, 0, NULL};
+    /* The InstaHide model on the same server expects another encryption. */
+    EXPECT(EH_SERVER_MISMATCH, eh_client_connect(url, "fashion-mnist-k4", enc, &opts, &client));
+    EXPECT(EH_OK, eh_client_connect(url, "fashion-mnist-dn-b4", enc, &opts, &client));
+    eh_encryptor_free(enc);
+    if (!client) return;
+    EhClassification c;
+    classify_all(client, " (DisguisedNets)", frames, labels, count, eval_accuracy, &c);
+    eh_client_free(client);
+}
+
 int main(int argc, char **argv) {
-    if (argc != 7) {
-        fprintf(stderr, "usage: %s SIDECAR URL FRAMES LABELS N EVAL_ACCURACY\n", argv[0]);
+    if (argc != 11) {
+        fprintf(stderr,
+                "usage: %s SIDECAR URL FRAMES LABELS N EVAL_ACCURACY DN_SIDECAR DN_KEY DN_N "
+                "DN_EVAL_ACCURACY\n",
+                argv[0]);
         return 2;
     }
     int count = atoi(argv[5]);
@@ -326,6 +383,10 @@ int main(int argc, char **argv) {
     test_encryptor(argv[1]);
     double eval_accuracy = strcmp(argv[6], "-") == 0 ? -1.0 : atof(argv[6]);
     test_client(argv[1], argv[2], frames, labels, count, eval_accuracy);
+    int dn_count = atoi(argv[9]);
+    double dn_eval = strcmp(argv[10], "-") == 0 ? -1.0 : atof(argv[10]);
+    if (dn_count > count) dn_count = count;
+    test_keyed(argv[7], argv[8], argv[1], argv[2], frames, labels, dn_count, dn_eval);
     free(frames);
     free(labels);
     printf("%d passed, %d failed\n", passed, failed);

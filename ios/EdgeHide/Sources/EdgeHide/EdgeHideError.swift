@@ -7,7 +7,7 @@ public struct EdgeHideError: Error, CustomStringConvertible, Equatable {
         case nullPointer, invalidArgument, invalidFrame, unknownFormat, bufferSize
         case invalidSpec, invalidPool, io, noGPU, gpu, entropy
         case transport, server, serverMismatch, malformedAnswer
-        case panic, closedHandle, unsupportedPixelFormat, `internal`
+        case panic, closedHandle, invalidKey, unsupportedPixelFormat, `internal`
     }
 
     /// The status code (`EH_*` in edgehide.h).
@@ -35,6 +35,7 @@ public struct EdgeHideError: Error, CustomStringConvertible, Equatable {
         case EH_PROTOCOL: return .malformedAnswer
         case EH_PANIC: return .panic
         case EH_CLOSED_HANDLE: return .closedHandle
+        case EH_INVALID_KEY: return .invalidKey
         case EdgeHideError.unsupportedPixelFormatCode: return .unsupportedPixelFormat
         default: return .internal
         }

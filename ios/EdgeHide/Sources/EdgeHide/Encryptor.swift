@@ -1,9 +1,11 @@
 import CoreVideo
 import EdgeHideFFI
 
-/// Encrypts camera frames for one model with its public corpus: each frame
-/// with a fresh one-time key that never leaves the library. The key and the
-/// frame stay in native memory; Swift sees only the encryption.
+/// Encrypts camera frames for one model: an InstaHide model with its public
+/// corpus, each frame with a fresh one-time key that never leaves the
+/// library, or a DisguisedNets model with its deployment key, read from its
+/// file by the library. Keys and frames stay in native memory; Swift sees
+/// only the encryption.
 public final class Encryptor {
     /// Which processor encrypts.
     public enum Backend: UInt32 {
@@ -24,6 +26,21 @@ public final class Encryptor {
         let status = sidecarJSON.withCString { json in
             optionalCString(poolPath) { pool in
                 eh_encryptor_open(json, nil, pool, backend.rawValue, &out)
+            }
+        }
+        try EdgeHideError.check(status)
+        handle = out!
+    }
+
+    /// An encryptor for the DisguisedNets model whose sidecar is
+    /// `sidecarJSON`, with the deployment key in the file at `keyPath`
+    /// (keep it under the app's data protection; the library reads it
+    /// into memory it wipes, so no Swift value ever holds the key).
+    public init(sidecarJSON: String, keyPath: String, backend: Backend = .auto) throws {
+        var out: OpaquePointer?
+        let status = sidecarJSON.withCString { json in
+            keyPath.withCString { key in
+                eh_encryptor_open_keyed(json, nil, key, backend.rawValue, &out)
             }
         }
         try EdgeHideError.check(status)

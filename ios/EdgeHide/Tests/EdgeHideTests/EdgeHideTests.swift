@@ -65,6 +65,29 @@ final class EdgeHideTests: XCTestCase {
         }
     }
 
+    /// A DisguisedNets model opens with its key file (EDGEHIDE_TEST_DN_SIDECAR
+    /// and EDGEHIDE_TEST_DN_KEY: the bundled fashion-mnist-dn-b4 files); with
+    /// no noise its encryption of a frame is the same every time.
+    func testKeyedDisguisedNetsEncryptor() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let sidecarPath = env["EDGEHIDE_TEST_DN_SIDECAR"], let keyPath = env["EDGEHIDE_TEST_DN_KEY"] else {
+            throw XCTSkip("set EDGEHIDE_TEST_DN_SIDECAR and EDGEHIDE_TEST_DN_KEY")
+        }
+        let json = try String(contentsOfFile: sidecarPath, encoding: .utf8)
+        let encryptor = try Encryptor(sidecarJSON: json, keyPath: keyPath, backend: .cpu)
+        let frame = pixelBuffer(kCVPixelFormatType_420YpCbCr8BiPlanarVideoRange)
+        XCTAssertEqual(try encryptor.encrypt(frame), try encryptor.encrypt(frame))
+        XCTAssertThrowsError(try Encryptor(sidecarJSON: json)) { error in
+            XCTAssertEqual((error as? EdgeHideError)?.kind, .invalidSpec)
+        }
+        XCTAssertThrowsError(try Encryptor(sidecarJSON: json, keyPath: sidecarPath)) { error in
+            XCTAssertEqual((error as? EdgeHideError)?.kind, .invalidKey)
+        }
+        XCTAssertThrowsError(try Encryptor(sidecarJSON: sidecar, keyPath: keyPath)) { error in
+            XCTAssertEqual((error as? EdgeHideError)?.kind, .invalidSpec)
+        }
+    }
+
     /// Against a running `edgehide serve` (EDGEHIDE_TEST_SERVER=http://host:port).
     func testClassifiesAgainstAServer() throws {
         guard let url = ProcessInfo.processInfo.environment["EDGEHIDE_TEST_SERVER"].flatMap(URL.init(string:)) else {

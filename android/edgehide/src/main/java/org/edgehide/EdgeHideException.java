@@ -31,7 +31,7 @@ public class EdgeHideException extends RuntimeException {
         InvalidFrame(int s, String m) { super(s, m); }
     }
 
-    /** A malformed sidecar, a bad corpus, or an unreadable file. */
+    /** A malformed sidecar, a bad corpus, a bad DisguisedNets key file, or an unreadable file. */
     public static final class InvalidModel extends EdgeHideException {
         private static final long serialVersionUID = 1L;
         InvalidModel(int s, String m) { super(s, m); }
@@ -71,7 +71,7 @@ public class EdgeHideException extends RuntimeException {
         switch (status) {
             case 1: case 2: case 4: case 5: return new InvalidArgument(status, message);
             case 3: return new InvalidFrame(status, message);
-            case 6: case 7: case 8: return new InvalidModel(status, message);
+            case 6: case 7: case 8: case 18: return new InvalidModel(status, message);
             case 9: case 10: return new Gpu(status, message);
             case 12: return new Transport(status, message);
             case 13: case 15: return new Server(status, message);

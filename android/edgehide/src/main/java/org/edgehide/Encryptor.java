@@ -6,9 +6,11 @@ import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 
 /**
- * Encrypts camera frames for one model with its public corpus, each with a
- * fresh one-time key. The key and the frame stay in native memory: Java sees
- * the handle and the encryption only. Thread-safe: one encryptor may serve
+ * Encrypts camera frames for one model: an InstaHide model with its public
+ * corpus, each frame with a fresh one-time key, or a DisguisedNets model
+ * with its deployment key. Keys and frames stay in native memory: Java sees
+ * the handle and the encryption only (a DisguisedNets key is read from its
+ * file by the native library). Thread-safe: one encryptor may serve
  * several threads (frames are preprocessed one at a time).
  */
 public final class Encryptor implements AutoCloseable {
@@ -24,17 +26,40 @@ public final class Encryptor implements AutoCloseable {
         cleanable = c[0];
     }
 
-    /** An encryptor for the model whose sidecar is {@code sidecarJson}, with the corpus at {@code poolPath} (the bundled one when null). */
+    /** An encryptor for the InstaHide model whose sidecar is {@code sidecarJson}, with the corpus at {@code poolPath} (the bundled one when null). */
     public static Encryptor open(String sidecarJson, String poolPath, Backend backend) {
-        long[] out = new long[1];
-        Native.check(Native.encryptorOpen(sidecarJson, null, poolPath, backend.ordinal(), out));
-        return new Encryptor(out[0]);
+        return opened(sidecarJson, null, poolPath, null, backend);
     }
 
     /** As {@link #open}, from a sidecar file. */
     public static Encryptor openFile(String sidecarPath, String poolPath, Backend backend) {
+        return opened(null, sidecarPath, poolPath, null, backend);
+    }
+
+    /**
+     * An encryptor for the DisguisedNets model whose sidecar is {@code sidecarJson}, with the
+     * deployment key in the file at {@code keyPath} (app-private storage; the key is read by the
+     * native library and never enters the Java heap).
+     */
+    public static Encryptor openKeyed(String sidecarJson, String keyPath, Backend backend) {
+        return opened(sidecarJson, null, null, requireKey(keyPath), backend);
+    }
+
+    /** As {@link #openKeyed}, from a sidecar file. */
+    public static Encryptor openKeyedFile(String sidecarPath, String keyPath, Backend backend) {
+        return opened(null, sidecarPath, null, requireKey(keyPath), backend);
+    }
+
+    private static String requireKey(String keyPath) {
+        if (keyPath == null) {
+            throw new EdgeHideException.InvalidArgument(1, "keyPath is null");
+        }
+        return keyPath;
+    }
+
+    private static Encryptor opened(String json, String path, String pool, String key, Backend backend) {
         long[] out = new long[1];
-        Native.check(Native.encryptorOpen(null, sidecarPath, poolPath, backend.ordinal(), out));
+        Native.check(Native.encryptorOpen(json, path, pool, key, backend.ordinal(), out));
         return new Encryptor(out[0]);
     }
 

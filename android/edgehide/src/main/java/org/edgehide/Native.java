@@ -20,7 +20,7 @@ final class Native {
 
     static native String lastError();
 
-    static native int encryptorOpen(String sidecarJson, String sidecarPath, String poolPath, int backend, long[] out);
+    static native int encryptorOpen(String sidecarJson, String sidecarPath, String poolPath, String keyPath, int backend, long[] out);
 
     static native String encryptorBackend(long handle);
 

@@ -25,7 +25,9 @@ import org.junit.jupiter.api.Test;
  * for linux-x86_64 with its test-only keys, and against a real
  * `edgehide serve` started by android/edgehide/run-tests.sh, which passes:
  * edgehide.sidecar, edgehide.url, edgehide.frames, edgehide.labels,
- * edgehide.n, edgehide.eval, edgehide.pool (a small corpus), edgehide.bench.
+ * edgehide.n, edgehide.eval, edgehide.pool (a small corpus), edgehide.bench,
+ * and for a DisguisedNets model on the same server edgehide.dn.sidecar,
+ * edgehide.dn.key, edgehide.dn.n and edgehide.dn.eval.
  */
 class EdgeHideTest {
     static String prop(String name) {
@@ -264,6 +266,52 @@ class EdgeHideTest {
                 VideoSession.Answer again = session.classify(client, f);
                 assertEquals(VideoSession.Answer.Kind.REUSED, again.kind);
                 assertNotNull(again.classification);
+            }
+        }
+    }
+
+    @Test
+    void aDisguisedNetsModelOpensWithItsKeyFileAndClassifies() throws Exception {
+        String sidecar = prop("edgehide.dn.sidecar"), key = prop("edgehide.dn.key");
+        String json = Files.readString(Path.of(sidecar));
+        // Without its key, with a bad key file, with another scheme's sidecar.
+        assertThrows(EdgeHideException.InvalidModel.class, () -> Encryptor.open(json, null, Encryptor.Backend.CPU));
+        EdgeHideException bad = assertThrows(EdgeHideException.InvalidModel.class,
+                () -> Encryptor.openKeyedFile(sidecar, sidecar, Encryptor.Backend.CPU));
+        assertEquals(18, bad.status());
+        assertThrows(EdgeHideException.InvalidModel.class,
+                () -> Encryptor.openKeyedFile(sidecar, "/nonexistent.ehkey", Encryptor.Backend.CPU));
+        assertThrows(EdgeHideException.InvalidModel.class,
+                () -> Encryptor.openKeyedFile(prop("edgehide.sidecar"), key, Encryptor.Backend.CPU));
+        assertThrows(EdgeHideException.InvalidArgument.class,
+                () -> Encryptor.openKeyed(json, null, Encryptor.Backend.CPU));
+        assertThrows(EdgeHideException.InvalidArgument.class, () -> Native.check(Native.encryptorOpen(
+                json, null, prop("edgehide.pool"), key, Encryptor.Backend.CPU.ordinal(), new long[1])));
+
+        byte[] frames = Files.readAllBytes(Path.of(prop("edgehide.frames")));
+        byte[] labels = Files.readAllBytes(Path.of(prop("edgehide.labels")));
+        int n = Integer.parseInt(prop("edgehide.dn.n"));
+        double eval = Double.parseDouble(prop("edgehide.dn.eval"));
+        try (Encryptor e = Encryptor.openKeyed(json, key, Encryptor.Backend.CPU)) {
+            // One deployment key and no noise: a frame encrypts the same every time.
+            byte[][] p = picture(320, 240);
+            FloatBuffer a = e.newOutputBuffer(), b = e.newOutputBuffer();
+            e.encrypt(yuvFrame(320, 240, 16, p[0], p[1], p[2]), a);
+            e.encrypt(yuvFrame(320, 240, 0, p[0], p[1], p[2]), b);
+            assertEquals(a, b, "padding changed the encryption, or a deterministic scheme was not");
+            // The InstaHide model on the same server expects another encryption.
+            assertThrows(EdgeHideException.ServerMismatch.class,
+                    () -> Client.connect(prop("edgehide.url"), "fashion-mnist-k4", e, new Client.Options()));
+            try (Client client = Client.connect(prop("edgehide.url"), "fashion-mnist-dn-b4", e, new Client.Options())) {
+                int correct = 0;
+                for (int i = 0; i < n; i++) {
+                    byte[][] q = mnistAsYuv(java.util.Arrays.copyOfRange(frames, i * 784, (i + 1) * 784));
+                    if (client.classify(yuvFrame(28, 28, 8, q[0], q[1], q[2])).index() == labels[i]) correct++;
+                }
+                double accuracy = (double) correct / n;
+                System.out.printf("DisguisedNets through JNI: %d of %d (%.4f); edgehide eval --key %.4f%n",
+                        correct, n, accuracy, eval);
+                assertTrue(Math.abs(accuracy - eval) <= 0.02, "accuracy " + accuracy + " against eval's " + eval);
             }
         }
     }
