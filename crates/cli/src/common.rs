@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use edgehide::{BackendChoice, DisguiseKey, Encryptor, ModelSpec, PublicPool, Scheme};
-use edgehide_lab::dataset::Split;
+use edgehide_lab::dataset::{DatasetName, Split};
 pub use edgehide_lab::progress::bar as progress_bar;
 use edgehide_server::Model;
 
@@ -13,6 +13,34 @@ use edgehide_server::Model;
 /// docs/PRIVACY_UTILITY.md (the least leak under the strongest attack among
 /// settings within 10 points of plaintext accuracy).
 pub const DEFAULT_MODEL: &str = "models/fashion-mnist-k6-digits.onnx";
+
+/// The default MNIST model, chosen by the same rule.
+pub const DEFAULT_MNIST_MODEL: &str = "models/mnist-k4.onnx";
+
+/// The default model for `dataset`.
+pub fn default_model(dataset: DatasetName) -> Result<&'static Path> {
+    Ok(Path::new(match dataset {
+        DatasetName::FashionMnist => DEFAULT_MODEL,
+        DatasetName::Mnist => DEFAULT_MNIST_MODEL,
+        other => bail!("no default model for {other}: give --model"),
+    }))
+}
+
+/// Refuses to score `spec`'s model on `dataset` when the model was made for
+/// other classes (a Fashion-MNIST model on MNIST digits scores near chance
+/// and says nothing). A sidecar without labels is not checked.
+pub fn check_labels(spec: &ModelSpec, dataset: DatasetName) -> Result<()> {
+    let want = dataset.spec();
+    if !spec.labels().is_empty() && spec.labels() != want.labels() {
+        bail!(
+            "model {} classifies {:?}, not the classes of {dataset} ({:?}); give --model for {dataset}",
+            spec.name(),
+            spec.labels().iter().take(3).collect::<Vec<_>>(),
+            want.labels().iter().take(3).collect::<Vec<_>>(),
+        );
+    }
+    Ok(())
+}
 
 /// An encryptor for `spec`: with the corpus at `pool` (default: the
 /// bundled one) for InstaHide, with the deployment key at `key` for

@@ -455,3 +455,42 @@ fn eval_defaults_to_the_default_model_and_finds_its_corpus() {
     let acc = eval_accuracy(&out.stdout);
     assert!(acc > 0.75, "{text}");
 }
+
+/// `eval --dataset mnist` defaults to the MNIST model, and a model made for
+/// other classes is refused instead of scored near chance.
+#[test]
+fn eval_picks_the_datasets_model_and_refuses_another_datasets() {
+    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
+    let out = edgehide()
+        .current_dir(root)
+        .args([
+            "eval",
+            "--dataset",
+            "mnist",
+            "--limit",
+            "100",
+            "--backend",
+            "cpu",
+        ])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("model: mnist-"), "{log}");
+    assert!(eval_accuracy(&out.stdout) > 0.8, "{log}");
+    let out = edgehide()
+        .current_dir(root)
+        .args([
+            "eval",
+            "--dataset",
+            "mnist",
+            "--model",
+            "models/fashion-mnist-k4.onnx",
+        ])
+        .args(["--limit", "10", "--backend", "cpu"])
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{log}");
+    assert!(log.contains("not the classes of mnist"), "{log}");
+}

@@ -7,16 +7,19 @@ use edgehide::BackendChoice;
 use edgehide_lab::dataset::{self, DatasetName};
 use edgehide_lab::eval::{EvalOptions, Payload, evaluate};
 
-use crate::common::{DEFAULT_MODEL, encryptor, load_model, parse_split, progress_bar};
+use crate::common::{
+    check_labels, default_model, encryptor, load_model, parse_split, progress_bar,
+};
 
 /// Accuracy of a model on encryptions of a test set, through the full
 /// client pipeline (fresh key per image, ONNX Runtime inference).
 #[derive(clap::Args)]
 pub struct Args {
     /// The ONNX model; its sidecar is the same path with .json (default:
-    /// the default Fashion-MNIST model).
-    #[arg(long, default_value = DEFAULT_MODEL)]
-    model: PathBuf,
+    /// the dataset's default model, models/fashion-mnist-k6-digits.onnx or
+    /// models/mnist-k4.onnx).
+    #[arg(long)]
+    model: Option<PathBuf>,
     #[arg(long, default_value = "fashion-mnist")]
     dataset: DatasetName,
     /// Folder with the IDX files (default: Debian's location).
@@ -64,7 +67,11 @@ pub fn run(args: Args) -> Result<()> {
         backend,
     } = args;
     let split = parse_split(&split)?;
-    let model = load_model(&model)?;
+    let model = match model {
+        Some(m) => load_model(&m)?,
+        None => load_model(default_model(dataset)?)?,
+    };
+    check_labels(model.spec(), dataset)?;
     let mut spec = model.spec().clone();
     if any_pool {
         spec = spec.with_pool_fingerprint(None);
