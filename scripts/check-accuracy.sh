@@ -4,7 +4,7 @@
 # points of the figure docs/ACCURACY.md states for that subset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-model=models/fashion-mnist-k6-digits.onnx
+model=models/fashion-mnist-k8-digits.onnx
 stated=$(grep -oP '^ci-gate: \K[0-9.]+' docs/ACCURACY.md)
 got=$(target/release/edgehide eval --model "$model" --limit 2000 --backend cpu 2>/dev/null | grep -oP '^accuracy: \K[0-9.]+')
 echo "default model on 2,000 test images: $got (docs/ACCURACY.md states $stated)"

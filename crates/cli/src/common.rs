@@ -12,7 +12,7 @@ use edgehide_server::Model;
 /// The default Fashion-MNIST model, chosen by the rule in
 /// docs/PRIVACY_UTILITY.md (the least leak under the strongest attack among
 /// settings within 10 points of plaintext accuracy).
-pub const DEFAULT_MODEL: &str = "models/fashion-mnist-k6-digits.onnx";
+pub const DEFAULT_MODEL: &str = "models/fashion-mnist-k8-digits.onnx";
 
 /// The default MNIST model, chosen by the same rule.
 pub const DEFAULT_MNIST_MODEL: &str = "models/mnist-k4.onnx";

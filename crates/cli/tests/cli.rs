@@ -451,7 +451,7 @@ fn eval_defaults_to_the_default_model_and_finds_its_corpus() {
     );
     let text = String::from_utf8_lossy(&out.stdout);
     let log = String::from_utf8_lossy(&out.stderr);
-    assert!(log.contains("model: fashion-mnist-k6-digits"), "{log}");
+    assert!(log.contains("model: fashion-mnist-k8-digits"), "{log}");
     let acc = eval_accuracy(&out.stdout);
     assert!(acc > 0.75, "{text}");
 }

@@ -34,7 +34,7 @@ pub struct Args {
     /// rebuild; used when its sidecar names the model.
     #[arg(
         long,
-        default_value = "models/attack-decoder-fashion-mnist-k6-digits.onnx"
+        default_value = "models/attack-decoder-fashion-mnist-k8-digits.onnx"
     )]
     decoder: PathBuf,
     /// Also write OUT/demo.html, one self-contained page (images inline).

@@ -16,7 +16,7 @@ use crate::common::{
 #[derive(clap::Args)]
 pub struct Args {
     /// The ONNX model; its sidecar is the same path with .json (default:
-    /// the dataset's default model, models/fashion-mnist-k6-digits.onnx or
+    /// the dataset's default model, models/fashion-mnist-k8-digits.onnx or
     /// models/mnist-k4.onnx).
     #[arg(long)]
     model: Option<PathBuf>,

@@ -27,10 +27,10 @@ pub struct Args {
     #[arg(long)]
     server: String,
     /// The model's name on the server.
-    #[arg(long, default_value = "fashion-mnist-k6-digits")]
+    #[arg(long, default_value = "fashion-mnist-k8-digits")]
     model: String,
     /// The model's sidecar (default: the default Fashion-MNIST model's).
-    #[arg(long, default_value = "models/fashion-mnist-k6-digits.json")]
+    #[arg(long, default_value = "models/fashion-mnist-k8-digits.json")]
     spec: PathBuf,
     /// A folder of frames (PNG, JPEG), read in name order.
     #[arg(long)]
