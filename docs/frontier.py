@@ -57,17 +57,43 @@ svg.append(f'<text x="{bx+4}" y="34" fill="green">label only ({baseline:.3f}); s
 floor = py(plain - 10)
 svg.append(f'<line x1="{L}" y1="{floor}" x2="{W-20}" y2="{floor}" stroke="grey" stroke-dasharray="2"/>')
 svg.append(f'<text x="{W-24}" y="{floor-4}" fill="grey" text-anchor="end">10 points below plaintext ({plain:.2f}%)</text>')
+# What a label must not cover (x0, y0, x1, y1): every mark, the floor's
+# label, the legend, and the labels already drawn.
+placed = [(px(v) - 7, py(acc) - 7, px(v) + 7, py(acc) + 7)
+          for _, _, acc, p90, secret in rows for v in (p90, secret) if v is not None]
+placed.append((W - 24 - 6.6 * 36, floor - 16, W - 24, floor))
+placed.append((L + 6, H - B - 80, L + 290, H - B - 2))
+
+
+def overlap(box):
+    """How much of `box` lies outside the plot or on what is already drawn."""
+    x0_, y0_, x1_, y1_ = box
+    out = max(0, L + 2 - x0_) + max(0, x1_ - (W - 4)) + max(0, 18 - y0_) + max(0, y1_ - (H - B - 2))
+    hit = sum(max(0, min(x1_, c) - max(x0_, a)) * max(0, min(y1_, d) - max(y0_, b)) for a, b, c, d in placed)
+    return out * 100 + hit
+
+
 for scheme, name, acc, p90, secret in rows:
     if secret is not None:
         svg.append(f'<line x1="{px(secret)}" y1="{py(acc)}" x2="{px(p90)}" y2="{py(acc)}" stroke="#999" stroke-dasharray="3"/>')
         svg.append(mark(scheme, px(secret), py(acc), False))
     svg.append(mark(scheme, px(p90), py(acc), True))
-    # Points near the right edge carry their label on the left.
-    left = p90 > 0.9
-    x = px(p90) - 9 if left else px(p90) + 8
-    anchor = "end" if left else "start"
-    dy = 16 if scheme == "DisguisedNets" else 4  # below its square: InstaHide k=2 sits beside it
-    svg.append(f'<text x="{x}" y="{py(acc)+dy}" text-anchor="{anchor}">{html.escape(scheme + ", " + name)}</text>')
+    text = scheme + ", " + name
+    width = 7.0 * len(text)
+    # Beside the mark, right or left, on its line or one or two lines above
+    # or below: the first place that covers least of what is drawn (a label
+    # is 12 px tall, about 7 px per character at this size).
+    x, y = px(p90), py(acc)
+    best = None
+    for dy in (4, 16, -8, 28, -20):
+        for dx in (8, -9):
+            x0_ = x + dx if dx > 0 else x + dx - width
+            box = (x0_, y + dy - 10, x0_ + width, y + dy + 2)
+            if best is None or overlap(box) < overlap(best[0]):
+                best = (box, dy)
+    box, dy = best
+    placed.append(box)
+    svg.append(f'<text x="{box[0]}" y="{y + dy}">{html.escape(text)}</text>')
 lx, ly = L + 14, H - B - 70
 for i, (scheme, filled, label) in enumerate([
         ("InstaHide", True, "InstaHide, the host knows the corpus"),
