@@ -245,16 +245,7 @@ pub extern "system" fn Java_org_edgehide_Native_encryptorOpen<'local>(
         let path = string(env, &path, "sidecarPath")?;
         let pool = string(env, &pool, "poolPath")?;
         let key = string(env, &key, "keyPath")?;
-        let sidecar = match (&json, &path) {
-            (Some(j), None) => Sidecar::Json(j),
-            (None, Some(p)) => Sidecar::Path(Path::new(p)),
-            _ => {
-                return Err(fail(
-                    Status::InvalidArgument,
-                    "give exactly one of the sidecar's JSON and its path",
-                ));
-            }
-        };
+        let sidecar = Sidecar::one_of(json.as_deref(), path.as_deref())?;
         let backend = u32::try_from(backend).unwrap_or(u32::MAX);
         let device = match (key, pool) {
             (Some(key), None) => Device::open_keyed(sidecar, Path::new(&key), backend)?,

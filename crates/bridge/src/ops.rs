@@ -26,6 +26,21 @@ pub enum Sidecar<'a> {
     Path(&'a Path),
 }
 
+impl<'a> Sidecar<'a> {
+    /// The sidecar from exactly one of its text and its path, as a bridge
+    /// receives them.
+    pub fn one_of(json: Option<&'a str>, path: Option<&'a str>) -> Result<Sidecar<'a>> {
+        match (json, path) {
+            (Some(j), None) => Ok(Sidecar::Json(j)),
+            (None, Some(p)) => Ok(Sidecar::Path(Path::new(p))),
+            _ => Err(BridgeError::new(
+                Status::InvalidArgument,
+                "give exactly one of the sidecar's JSON and its path",
+            )),
+        }
+    }
+}
+
 fn lock<T>(m: &Mutex<T>) -> Result<std::sync::MutexGuard<'_, T>> {
     m.lock()
         .map_err(|_| BridgeError::new(Status::Internal, "a previous call panicked"))

@@ -369,10 +369,9 @@ fn pool_precut_then_attack_search() {
 #[test]
 fn onnx_runtime_leaves_nothing_in_home() {
     let home = tempfile::tempdir().unwrap();
-    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let out = edgehide()
         .env("HOME", home.path())
-        .current_dir(root)
+        .current_dir(repo_root())
         .args([
             "eval",
             "--model",
@@ -417,9 +416,8 @@ fn encrypt_refuses_two_images_with_one_output_name_and_serve_a_zero_timeout() {
     assert!(!run.status.success());
     assert!(String::from_utf8_lossy(&run.stderr).contains("two images would be written"));
     assert!(!out.join("x.npy").exists(), "nothing is written");
-    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let serve = edgehide()
-        .current_dir(root)
+        .current_dir(repo_root())
         .args([
             "serve",
             "--model",
@@ -438,9 +436,8 @@ fn encrypt_refuses_two_images_with_one_output_name_and_serve_a_zero_timeout() {
 /// it finds where the set-up installed MNIST (no `--pool`).
 #[test]
 fn eval_defaults_to_the_default_model_and_finds_its_corpus() {
-    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let out = edgehide()
-        .current_dir(root)
+        .current_dir(repo_root())
         .args(["eval", "--limit", "100", "--backend", "cpu"])
         .output()
         .unwrap();
@@ -460,9 +457,8 @@ fn eval_defaults_to_the_default_model_and_finds_its_corpus() {
 /// other classes is refused instead of scored near chance.
 #[test]
 fn eval_picks_the_datasets_model_and_refuses_another_datasets() {
-    let root = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     let out = edgehide()
-        .current_dir(root)
+        .current_dir(repo_root())
         .args([
             "eval",
             "--dataset",
@@ -479,7 +475,7 @@ fn eval_picks_the_datasets_model_and_refuses_another_datasets() {
     assert!(log.contains("model: mnist-"), "{log}");
     assert!(eval_accuracy(&out.stdout) > 0.8, "{log}");
     let out = edgehide()
-        .current_dir(root)
+        .current_dir(repo_root())
         .args([
             "eval",
             "--dataset",
@@ -493,4 +489,9 @@ fn eval_picks_the_datasets_model_and_refuses_another_datasets() {
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{log}");
     assert!(log.contains("not the classes of mnist"), "{log}");
+}
+
+/// The repository root, where the bundled models' relative paths resolve.
+fn repo_root() -> &'static std::path::Path {
+    std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
 }

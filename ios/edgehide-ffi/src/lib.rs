@@ -401,14 +401,7 @@ unsafe fn sidecar_of<'a>(
             opt_text(path, "sidecar_path")?,
         )
     };
-    match (json, path) {
-        (Some(j), None) => Ok(Sidecar::Json(j)),
-        (None, Some(p)) => Ok(Sidecar::Path(Path::new(p))),
-        _ => Err(err(
-            Status::InvalidArgument,
-            "give exactly one of sidecar_json and sidecar_path",
-        )),
-    }
+    Sidecar::one_of(json, path)
 }
 
 /// Registers `device` as an encryptor handle in `*out`.
