@@ -5,7 +5,8 @@
 #
 #   training/retrain.sh fashion-mnist-k4      # about 12-20 min on 2 cores
 #
-# Names: {fashion-mnist,mnist}-{plain,k1,k2,k3,k4}, {fashion-mnist,mnist}-kK-digits
+# Names: {fashion-mnist,mnist}-plain, {fashion-mnist,mnist}-kK (photo corpus; K = 1..8),
+# {fashion-mnist,mnist}-kK-digits
 # (public slots from MNIST digits instead of photos; K = 1..8), fashion-mnist-k4-pw05
 # (private weight at least 0.5), fashion-mnist-k4-pwmax035 (at most 0.35) and
 # fashion-mnist-k4-digits-pwmax035 (both);
