@@ -86,14 +86,12 @@ for scheme, name, acc, p90, secret in rows:
     # or below: the first place that covers least of what is drawn (a label
     # is 12 px tall, about 7 px per character at this size).
     x, y = px(p90), py(acc)
-    best = None
+    candidates = []
     for dy in (4, 16, -8, 28, -20):
         for dx in (8, -9):
             x0_ = x + dx if dx > 0 else x + dx - width
-            box = (x0_, y + dy - 10, x0_ + width, y + dy + 2)
-            if best is None or overlap(box) < overlap(best[0]):
-                best = (box, dy)
-    box, dy = best
+            candidates.append(((x0_, y + dy - 10, x0_ + width, y + dy + 2), dy))
+    box, dy = min(candidates, key=lambda c: overlap(c[0]))
     placed.append(box)
     svg.append(f'<text x="{box[0]}" y="{y + dy}">{html.escape(text)}</text>')
 lx, ly = L + 14, H - B - 70
