@@ -64,6 +64,10 @@ svg.append(f'<text x="{W-24}" y="{floor-4}" fill="grey" text-anchor="end">10 poi
 placed = [(px(v) - 7, py(acc) - 7, px(v) + 7, py(acc) + 7)
           for _, _, acc, p90, secret in rows for v in (p90, secret) if v is not None]
 placed.append((W - 24 - 6.6 * 36, floor - 16, W - 24, floor))
+placed.append((L, floor - 1, W - 20, floor + 1))
+# The dashed lines joining a setting's two threat models.
+placed += [(px(min(p90, secret)), py(acc) - 1, px(max(p90, secret)), py(acc) + 1)
+           for _, _, acc, p90, secret in rows if secret is not None]
 placed.append((L + 6, H - B - 80, L + 290, H - B - 2))
 
 
@@ -82,17 +86,22 @@ for scheme, name, acc, p90, secret in rows:
     svg.append(mark(scheme, px(p90), py(acc), True))
     text = scheme + ", " + name
     width = 7.0 * len(text)
-    # Beside the mark, right or left, on its line or one or two lines above
+    # Beside the mark, right or left, on its line or up to three lines above
     # or below: the first place that covers least of what is drawn (a label
-    # is 12 px tall, about 7 px per character at this size).
+    # is 12 px tall, about 7 px per character at this size); a label two or
+    # more lines away gets a leader line, so that it still names its mark.
     x, y = px(p90), py(acc)
     candidates = []
-    for dy in (4, 16, -8, 28, -20):
+    for dy in (4, 16, -8, 28, -20, 40, -32):
         for dx in (8, -9):
             x0_ = x + dx if dx > 0 else x + dx - width
             candidates.append(((x0_, y + dy - 10, x0_ + width, y + dy + 2), dy))
-    box, dy = min(candidates, key=lambda c: overlap(c[0]))
+    # Ties go to the nearest place.
+    box, dy = min(candidates, key=lambda c: overlap(c[0]) + abs(c[1] - 4) / 100)
     placed.append(box)
+    if abs(dy - 4) > 12:
+        end = box[0] if box[0] > x else box[2]
+        svg.append(f'<line x1="{x}" y1="{y}" x2="{end}" y2="{y + dy - 4}" stroke="#bbb"/>')
     svg.append(f'<text x="{box[0]}" y="{y + dy}">{html.escape(text)}</text>')
 lx, ly = L + 14, H - B - 70
 for i, (scheme, filled, label) in enumerate([
