@@ -59,13 +59,13 @@ svg.append(f'<text x="{bx+4}" y="34" fill="green">label only ({baseline:.3f}); s
 floor = py(plain - 10)
 svg.append(f'<line x1="{L}" y1="{floor}" x2="{W-20}" y2="{floor}" stroke="grey" stroke-dasharray="2"/>')
 svg.append(f'<text x="{W-24}" y="{floor-4}" fill="grey" text-anchor="end">10 points below plaintext ({plain:.2f}%)</text>')
-# What a label must not cover (x0, y0, x1, y1): every mark, the floor's
-# label, the legend, and the labels already drawn.
+# What a label must not cover (x0, y0, x1, y1): every mark, the floor and
+# its label, the dashed lines joining a setting's two threat models, the
+# legend, and the labels already drawn.
 placed = [(px(v) - 7, py(acc) - 7, px(v) + 7, py(acc) + 7)
           for _, _, acc, p90, secret in rows for v in (p90, secret) if v is not None]
 placed.append((W - 24 - 6.6 * 36, floor - 16, W - 24, floor))
 placed.append((L, floor - 1, W - 20, floor + 1))
-# The dashed lines joining a setting's two threat models.
 placed += [(px(min(p90, secret)), py(acc) - 1, px(max(p90, secret)), py(acc) + 1)
            for _, _, acc, p90, secret in rows if secret is not None]
 placed.append((L + 6, H - B - 80, L + 290, H - B - 2))
