@@ -18,6 +18,11 @@ encrypted by the attacker's own simulation, never trained on) has not improved f
 `--patience` epochs, or `--epochs` at most; `--curve PATH` writes the curve
 (epoch, samples seen, seconds, held-out SSIM mean and p90) as JSON.
 
+`--pool` names the attacker's corpus and `--device-pool` the device's
+when they differ (the corpus kept from the host); `--pool` given several
+times trains one decoder on several kinds of corpus at once, each frame
+simulated with one of them in turn.
+
 DisguisedNets: `--key` is the device's deployment key. With
 `--attacker-keys` the attacker trains on disguises made with keys of its own
 (a fresh key per frame: the key is unknown); without it, it trains with the
@@ -92,7 +97,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--spec", type=pathlib.Path, required=True)
     ap.add_argument("--dataset", default="fashion-mnist")
-    ap.add_argument("--pool", type=pathlib.Path, default=None, help="the corpus the attacker simulates with")
+    ap.add_argument("--pool", type=pathlib.Path, action="append", default=None,
+                    help="the corpus the attacker simulates with; repeated: several kinds at once, in equal shares")
     ap.add_argument("--device-pool", type=pathlib.Path, default=None, help="the corpus of the attacked device")
     ap.add_argument("--epochs", type=int, default=8, help="at most this many epochs")
     ap.add_argument("--patience", type=int, default=2, help="stop after this many epochs without a better held-out SSIM")
@@ -113,12 +119,15 @@ def main():
     disguised = spec.get("scheme") == "disguisednets"
     # The attacker's own corpus may differ from the device's (the
     # secret-corpus threat model); a DisguisedNets attacker may hold the key.
-    kw = dict(dataset=args.dataset, pool=args.pool, any_pool=True)
+    pools = args.pool or [None]
+    if len(pools) > 1 and args.device_pool is None:
+        ap.error("several --pool need --device-pool: which corpus does the device use?")
+    kws = [dict(dataset=args.dataset, pool=p, any_pool=True) for p in pools]
     if disguised:
-        kw = dict(dataset=args.dataset, attacker_keys=True) if args.attacker_keys else dict(dataset=args.dataset, key=args.key)
+        kws = [dict(dataset=args.dataset, attacker_keys=True) if args.attacker_keys else dict(dataset=args.dataset, key=args.key)]
     # A device corpus other than the sidecar's stands for a deployment that
     # built its own (the secret-corpus threat model).
-    dkw = dict(dataset=args.dataset, pool=args.device_pool or args.pool, any_pool=bool(args.device_pool))
+    dkw = dict(dataset=args.dataset, pool=args.device_pool or pools[0], any_pool=bool(args.device_pool))
     if disguised:
         dkw = dict(dataset=args.dataset, key=args.key)
     held = 2000
@@ -132,15 +141,13 @@ def main():
     target, labels = target[:args.limit], labels[:args.limit]
     # Held out as the attacker can: its own simulation (its corpus, its
     # keys), never the device's encryptions.
-    ve, _ = data.encrypt_split(args.edgehide, args.spec, "train", work / "v", **kw)
-    ve = torch.from_numpy(ve[-held:])
+    ve = torch.from_numpy(simulate(args, work / "v", kws, None, 0)[-held:])
     model = Decoder(len(spec["labels"]), disguised)
     opt = torch.optim.AdamW(model.parameters(), lr=2e-3)
     curve, best, best_state, since, seen, spent = [], -1.0, None, 0, 0, 0.0
     for epoch in range(args.epochs):
         t0 = time.time()
-        e, _ = data.encrypt_split(args.edgehide, args.spec, "train", work / "e", limit=args.limit, **kw)
-        e = torch.from_numpy(e)
+        e = torch.from_numpy(simulate(args, work / "e", kws, args.limit, epoch))
         model.train()
         perm = torch.randperm(len(e))
         total = 0.0
@@ -172,7 +179,9 @@ def main():
                 break
     model.load_state_dict(best_state)
     if args.curve:
-        args.curve.write_text(json.dumps({"spec": str(args.spec), "pool": str(args.pool), "key": str(args.key),
+        pool = str(pools[0]) if len(pools) == 1 else [str(p) for p in pools]
+        args.curve.write_text(json.dumps({"spec": str(args.spec), "pool": pool,
+                                          "device_pool": str(args.device_pool), "key": str(args.key),
                                           "attacker_keys": args.attacker_keys, "limit": args.limit,
                                           "curve": curve}, indent=1))
     e, y = data.encrypt_split(args.edgehide, args.spec, "test", work / "t", limit=args.test, **dkw)
@@ -185,6 +194,19 @@ def main():
     if args.onnx:
         export(model, args.onnx)
         print(f"wrote {args.onnx}")
+
+
+def simulate(args, out, kws, limit, epoch):
+    """The attacker's encryptions of the training split. With several
+    corpora each frame takes one of them, in turn, shifted every epoch, so
+    every frame is seen with every kind and an epoch costs what one corpus
+    costs."""
+    parts = [data.encrypt_split(args.edgehide, args.spec, "train", out / str(i), limit=limit, **kw)[0]
+             for i, kw in enumerate(kws)]
+    if len(parts) == 1:
+        return parts[0]
+    pick = (np.arange(len(parts[0])) + epoch) % len(parts)
+    return np.stack(parts)[pick, np.arange(len(parts[0]))]
 
 
 def export(model, path):
