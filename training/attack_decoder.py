@@ -199,14 +199,16 @@ def main():
 def simulate(args, out, kws, limit, epoch):
     """The attacker's encryptions of the training split. With several
     corpora each frame takes one of them, in turn, shifted every epoch, so
-    every frame is seen with every kind and an epoch costs what one corpus
-    costs."""
+    every frame is seen with every kind and training costs what one corpus
+    costs (the encryptor, seconds against minutes of training, runs once
+    per corpus)."""
     parts = [data.encrypt_split(args.edgehide, args.spec, "train", out / str(i), limit=limit, **kw)[0]
              for i, kw in enumerate(kws)]
-    if len(parts) == 1:
-        return parts[0]
-    pick = (np.arange(len(parts[0])) + epoch) % len(parts)
-    return np.stack(parts)[pick, np.arange(len(parts[0]))]
+    mixed = parts[0]
+    pick = (np.arange(len(mixed)) + epoch) % len(parts)
+    for i in range(1, len(parts)):
+        mixed[pick == i] = parts[i][pick == i]
+    return mixed
 
 
 def export(model, path):
